@@ -1,0 +1,124 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "statussync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "statussync", targets: ["statussync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Build tool: turns migrations/NNNN_name.sql into Swift source, so the binary embeds the schema.
+        .executableTarget(name: "MigrationEmbedder", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+
+        // Domain: the plugin call, its validation, configuration, states. No I/O frameworks.
+        .target(
+            name: "StatusSyncCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Durable store: SQLite through GRDB; the only module that touches the database.
+        .target(
+            name: "StatusSyncStore",
+            dependencies: [
+                "StatusSyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
+        ),
+        // Outgoing: git hosting provider clients.
+        .target(
+            name: "StatusSyncProviders",
+            dependencies: [
+                "StatusSyncCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Delivery loop: store → provider → store.
+        .target(
+            name: "StatusSyncDelivery",
+            dependencies: [
+                "StatusSyncCore",
+                "StatusSyncStore",
+                "StatusSyncProviders",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Incoming: the Argo executor plugin HTTP server.
+        .target(
+            name: "StatusSyncServer",
+            dependencies: [
+                "StatusSyncCore",
+                "StatusSyncStore",
+                "StatusSyncDelivery",
+                "StatusSyncProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Command line: serve plus the operator commands.
+        .target(
+            name: "StatusSyncCLI",
+            dependencies: [
+                "StatusSyncCore",
+                "StatusSyncStore",
+                "StatusSyncServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "statussync",
+            dependencies: ["StatusSyncCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StatusSyncTests",
+            dependencies: [
+                "statussync",
+                "StatusSyncCore",
+                "StatusSyncStore",
+                "StatusSyncProviders",
+                "StatusSyncDelivery",
+                "StatusSyncServer",
+                "StatusSyncCLI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import StatusSyncCore
+import StatusSyncDelivery
+import StatusSyncProviders
+import StatusSyncServer
+import StatusSyncStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Argo executor plugin server and the background delivery loop.",
+        discussion: """
+            Listens for POST /api/v1/template.execute (plus /healthz, /readyz, /metrics), records every
+            call and status update in SQLite (WAL, synchronous=FULL) before replying, and delivers the
+            updates to the configured providers with retries. Migrations are applied at start.
+            SIGTERM/SIGINT stop gracefully: new calls get 503, in-flight provider calls get shutdownGrace.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on, e.g. 127.0.0.1:3001; overrides `listen:`.", valueName: "host:port"))
+    var listen: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let listen, ListenAddress(parsing: listen) == nil {
+            throw ValidationError("--listen must be HOST:PORT such as 127.0.0.1:3001, not \"\(listen)\"")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        var config = try global.loadConfig()
+        if let listen { config.listen = ListenAddress(parsing: listen)! }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level) }
+        let logger = Logger(label: "statussync")
+
+        if !config.listen.isLoopback && config.agentTokenFile == nil && config.tenants.isEmpty {
+            throw CLIError("refusing to listen on \(config.listen) without auth: set agentTokenFile (or tenants) in the config, or listen on 127.0.0.1")
+        }
+        if !config.tenants.isEmpty {
+            throw CLIError("tenants are not supported by this build yet; remove tenants: from \(config.source) and use agentTokenFile")
+        }
+        let authenticator = try config.agentTokenFile.map { path throws(ConfigError) in try AgentAuthenticator(tokenFile: path) }
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, logger: logger)
+        let store = SQLiteStore(database: database)
+        let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration)
+        let providers: [any StatusProvider]
+        do {
+            providers = try ProviderFactory.make(config.providers, http: http)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        if providers.isEmpty {
+            logger.warning("no provider configured: calls will be answered with a Failed node until one is (set GITHUB_TOKEN or providers: in the config)")
+        }
+        let delivery = DeliveryService(store: store, providers: providers, settings: config.delivery,
+                                       shutdownGrace: config.shutdownGrace, logger: logger)
+        let state = ServerState()
+        let deps = ServeDependencies(config: config, store: store, delivery: delivery, authenticator: authenticator,
+                                     registry: registry, backlogCount: { try? await store.backlogCount() },
+                                     state: state, logger: logger)
+        let settings = config
+        let app = buildApplication(deps) { port in
+            logger.notice("listening", metadata: [
+                "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "config": "\(settings.source)",
+                "providers": "\(providers.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
+                "auth": "\(authenticator == nil ? "none" : "agentTokenFile")",
+            ])
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+        logger.notice("stopped")
+    }
+}
+
+/// A one-line runtime error for the CLI (exit status 1).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

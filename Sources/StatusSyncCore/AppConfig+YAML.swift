@@ -1,0 +1,233 @@
+import Foundation
+import Yams
+
+extension AppConfig {
+    /// Loads the configuration: the file given (or `STATUSSYNC_CONFIG`), else the embedded defaults.
+    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AppConfig {
+        let chosen = path ?? environment["STATUSSYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let chosen else { return embeddedDefaults(environment: environment) }
+        let text: String
+        do {
+            text = try String(contentsOfFile: chosen, encoding: .utf8)
+        } catch {
+            throw ConfigError("cannot read config file \(chosen): \((error as NSError).localizedDescription); check --config or STATUSSYNC_CONFIG")
+        }
+        return try parse(yaml: text, source: chosen)
+    }
+
+    /// Parses YAML. Unknown keys are errors, so a typo never silently falls back to a default.
+    public static func parse(yaml: String, source: String) throws(ConfigError) -> AppConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigError("\(source): not valid YAML: \(String(describing: error).excerpt(300))")
+        }
+        var config = AppConfig()
+        config.source = source
+        guard let root else { return config }
+        let map = try YAMLMap(root, path: "", source: source)
+        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes"])
+
+        if let v = try map.string("listen") {
+            guard let addr = ListenAddress(parsing: v) else { throw map.error("listen", "must be HOST:PORT such as 127.0.0.1:3001, not \"\(v)\"") }
+            config.listen = addr
+        }
+        if let v = try map.string("database") {
+            guard !v.isEmpty else { throw map.error("database", "is empty; give the path of the SQLite file") }
+            config.database = v
+        }
+        if let keys = try map.stringList("pluginKeys") {
+            guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else { throw map.error("pluginKeys", "must list at least one non-empty key, e.g. [statussync]") }
+            config.pluginKeys = keys
+        }
+        config.agentTokenFile = try map.string("agentTokenFile")
+        if let v = try map.string("argoBaseURL") {
+            guard let url = URL(string: v), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
+                throw map.error("argoBaseURL", "must be the http(s) address of the Argo UI, e.g. https://argo.example.com, not \"\(v)\"")
+            }
+            config.argoBaseURL = v
+        }
+        if let items = try map.list("providers") {
+            var names = Set<String>()
+            for (i, item) in items.enumerated() {
+                let provider = try parseProvider(item, path: "providers[\(i)]", source: source)
+                guard names.insert(provider.name).inserted else {
+                    throw ConfigError("\(source): providers[\(i)].name \"\(provider.name)\" is used twice; give each provider its own name")
+                }
+                config.providers.append(provider)
+            }
+        }
+        if let items = try map.list("tenants") {
+            for (i, item) in items.enumerated() {
+                config.tenants.append(try parseTenant(item, path: "tenants[\(i)]", source: source))
+            }
+        }
+        if let node = map.node("delivery") {
+            config.delivery = try parseDelivery(YAMLMap(node, path: "delivery", source: source))
+        }
+        if let d = try map.duration("retention") { config.retention = d }
+        if let d = try map.duration("shutdownGrace") { config.shutdownGrace = d }
+        if let d = try map.duration("busyTimeout") { config.busyTimeout = d }
+        if let n = try map.int("maxBodyBytes") {
+            guard n >= 1024 else { throw map.error("maxBodyBytes", "must be at least 1024") }
+            config.maxBodyBytes = n
+        }
+        return config
+    }
+
+    private static func parseProvider(_ node: Node, path: String, source: String) throws(ConfigError) -> ProviderConfig {
+        let map = try YAMLMap(node, path: path, source: source)
+        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"])
+        guard let kindText = try map.string("kind") else {
+            throw map.error("kind", "is missing; set it to one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let kind = ProviderKind(rawValue: kindText) else {
+            throw map.error("kind", "\"\(kindText)\" is not a provider kind; use one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let name = try map.string("name") ?? kindText
+        guard !name.isEmpty, !name.contains("://") else { throw map.error("name", "must be a short name such as github, not a URL") }
+        var base = try map.string("baseURL") ?? kind.defaultBaseURL ?? ""
+        guard !base.isEmpty else { throw map.error("baseURL", "is required for \(kind.rawValue): give the instance root, e.g. https://git.example.com") }
+        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            throw map.error("baseURL", "must be an http(s) URL, not \"\(base)\"")
+        }
+        while base.hasSuffix("/") { base.removeLast() }
+        let tokenFile = try map.string("tokenFile")
+        let tokenEnv = try map.string("tokenEnv")
+        let token: ProviderConfig.TokenSource
+        switch (tokenFile, tokenEnv) {
+        case (let f?, nil): token = .file(f)
+        case (nil, let e?): token = .environment(e)
+        case (nil, nil): throw map.error("tokenFile", "is missing; give tokenFile (a file holding the token) or tokenEnv (an environment variable)")
+        case (_?, _?): throw map.error("tokenEnv", "is set together with tokenFile; keep only one of them")
+        }
+        var pacing: Pacing? = kind == .github ? .githubDefault : nil
+        if let node = map.node("pacing") {
+            let p = try YAMLMap(node, path: "\(path).pacing", source: source)
+            try p.rejectUnknown(["burst", "perMinute"])
+            let burst = try p.int("burst") ?? Pacing.githubDefault.burst
+            let perMinute = try p.double("perMinute") ?? Pacing.githubDefault.perMinute
+            guard burst >= 1 else { throw p.error("burst", "must be at least 1") }
+            guard perMinute > 0 else { throw p.error("perMinute", "must be greater than 0") }
+            pacing = Pacing(burst: burst, perMinute: perMinute)
+        }
+        return ProviderConfig(name: name, kind: kind, baseURL: base, token: token, pacing: pacing)
+    }
+
+    private static func parseTenant(_ node: Node, path: String, source: String) throws(ConfigError) -> TenantConfig {
+        let map = try YAMLMap(node, path: path, source: source)
+        try map.rejectUnknown(["name", "tokenFile", "namespaces", "repos"])
+        guard let name = try map.string("name"), !name.isEmpty else { throw map.error("name", "is missing; give the tenant a name") }
+        guard let tokenFile = try map.string("tokenFile") else { throw map.error("tokenFile", "is missing; give the file that holds this tenant's bearer token") }
+        let namespaces = try map.stringList("namespaces") ?? []
+        let repos = try map.stringList("repos") ?? []
+        guard !namespaces.isEmpty else { throw map.error("namespaces", "is empty; list the Argo namespaces this tenant may report from") }
+        guard !repos.isEmpty else { throw map.error("repos", "is empty; list the repos this tenant may report to, e.g. [\"my-org/*\"]") }
+        return TenantConfig(name: name, tokenFile: tokenFile, namespaces: namespaces, repos: repos)
+    }
+
+    private static func parseDelivery(_ map: YAMLMap) throws(ConfigError) -> DeliverySettings {
+        try map.rejectUnknown(["maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"])
+        var d = DeliverySettings()
+        if let n = try map.int("maxAttempts") {
+            guard n >= 1 else { throw map.error("maxAttempts", "must be at least 1") }
+            d.maxAttempts = n
+        }
+        if let v = try map.duration("maxAge") { d.maxAge = v }
+        if let v = try map.duration("backoffBase") { d.backoffBase = v }
+        if let v = try map.duration("backoffCap") { d.backoffCap = v }
+        if let v = try map.duration("timeout") {
+            guard v.milliseconds >= 100 else { throw map.error("timeout", "must be at least 100ms") }
+            d.timeout = v
+        }
+        if let n = try map.int("concurrency") {
+            guard (1...256).contains(n) else { throw map.error("concurrency", "must be between 1 and 256") }
+            d.concurrency = n
+        }
+        guard d.backoffBase <= d.backoffCap else { throw map.error("backoffBase", "(\(d.backoffBase)) is larger than backoffCap (\(d.backoffCap))") }
+        return d
+    }
+}
+
+/// A YAML mapping with typed getters whose errors name the file, line and key path.
+struct YAMLMap {
+    let pairs: [(key: String, value: Node, line: Int?)]
+    let path: String
+    let source: String
+    let line: Int?
+
+    init(_ node: Node, path: String, source: String) throws(ConfigError) {
+        self.path = path
+        self.source = source
+        self.line = node.mark?.line
+        guard case .mapping(let mapping) = node else {
+            let place = path.isEmpty ? "the top level" : path
+            throw ConfigError("\(source)\(node.mark.map { ":\($0.line)" } ?? ""): \(place) must be a mapping of keys to values")
+        }
+        var pairs: [(String, Node, Int?)] = []
+        for (k, v) in mapping {
+            pairs.append((k.scalar?.string ?? "", v, k.mark?.line))
+        }
+        self.pairs = pairs
+    }
+
+    func fullKey(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func error(_ key: String, _ what: String) -> ConfigError {
+        let at = pairs.first(where: { $0.key == key })?.line ?? line
+        return ConfigError("\(source)\(at.map { ":\($0)" } ?? ""): \(fullKey(key)) \(what)")
+    }
+
+    func rejectUnknown(_ known: [String]) throws(ConfigError) {
+        for pair in pairs where !known.contains(pair.key) {
+            throw ConfigError("\(source)\(pair.line.map { ":\($0)" } ?? ""): unknown key \(fullKey(pair.key)); known keys here: \(known.joined(separator: ", "))")
+        }
+    }
+
+    func node(_ key: String) -> Node? {
+        guard let node = pairs.first(where: { $0.key == key })?.value else { return nil }
+        if case .scalar(let s) = node, s.string.isEmpty || s.string == "~" || s.string == "null", s.style == .plain { return nil }
+        return node
+    }
+
+    func string(_ key: String) throws(ConfigError) -> String? {
+        guard let node = node(key) else { return nil }
+        guard case .scalar(let s) = node else { throw error(key, "must be a single value, not a list or mapping") }
+        return s.string
+    }
+
+    func int(_ key: String) throws(ConfigError) -> Int? {
+        guard let text = try string(key) else { return nil }
+        guard let n = Int(text) else { throw error(key, "must be a whole number, not \"\(text)\"") }
+        return n
+    }
+
+    func double(_ key: String) throws(ConfigError) -> Double? {
+        guard let text = try string(key) else { return nil }
+        guard let n = Double(text), n.isFinite else { throw error(key, "must be a number, not \"\(text)\"") }
+        return n
+    }
+
+    func duration(_ key: String) throws(ConfigError) -> ConfigDuration? {
+        guard let text = try string(key) else { return nil }
+        guard let d = ConfigDuration(parsing: text) else { throw error(key, "must be \(ConfigDuration.syntaxHelp), not \"\(text)\"") }
+        return d
+    }
+
+    func list(_ key: String) throws(ConfigError) -> [Node]? {
+        guard let node = node(key) else { return nil }
+        guard case .sequence(let seq) = node else { throw error(key, "must be a list") }
+        return Array(seq)
+    }
+
+    func stringList(_ key: String) throws(ConfigError) -> [String]? {
+        guard let items = try list(key) else { return nil }
+        var out: [String] = []
+        for item in items {
+            guard case .scalar(let s) = item else { throw error(key, "must be a list of strings") }
+            out.append(s.string)
+        }
+        return out
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// The statussync configuration (CONTRACT §4). Built from a YAML file or the embedded defaults.
+public struct AppConfig: Sendable {
+    public var listen: ListenAddress = .defaultAddress
+    public var database: String = "./statussync.sqlite"
+    public var pluginKeys: [String] = ["statussync"]
+    public var agentTokenFile: String?
+    public var argoBaseURL: String?
+    public var providers: [ProviderConfig] = []
+    public var tenants: [TenantConfig] = []
+    public var delivery = DeliverySettings()
+    public var retention: ConfigDuration = .seconds(30 * 86_400)
+    public var shutdownGrace: ConfigDuration = .seconds(10)
+    /// How long a write waits for the SQLite lock before the call is answered 503 (extension).
+    public var busyTimeout: ConfigDuration = .seconds(5)
+    /// Largest accepted request body (extension).
+    public var maxBodyBytes: Int = 1 << 20
+    /// Where this configuration came from, for messages: a file path or "embedded defaults".
+    public var source: String = "embedded defaults"
+
+    public init() {}
+
+    /// The embedded defaults: no auth, loopback only, providers from `GITHUB_TOKEN` / `GITLAB_TOKEN`.
+    public static func embeddedDefaults(environment: [String: String]) -> AppConfig {
+        var config = AppConfig()
+        if let token = environment["GITHUB_TOKEN"], !token.isEmpty {
+            config.providers.append(ProviderConfig(name: "github", kind: .github, baseURL: ProviderKind.github.defaultBaseURL!, token: .environment("GITHUB_TOKEN"), pacing: .githubDefault))
+        }
+        if let token = environment["GITLAB_TOKEN"], !token.isEmpty {
+            config.providers.append(ProviderConfig(name: "gitlab", kind: .gitlab, baseURL: ProviderKind.gitlab.defaultBaseURL!, token: .environment("GITLAB_TOKEN"), pacing: nil))
+        }
+        return config
+    }
+
+    /// What the plugin-body validator needs.
+    public var pluginBodyRules: PluginBodyRules {
+        PluginBodyRules(providers: providers.map { .init(name: $0.name, kind: $0.kind) }, argoBaseURL: argoBaseURL)
+    }
+}
+
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public static let defaultAddress = ListenAddress(host: "127.0.0.1", port: 3001)
+
+    /// `127.0.0.1:3001`, `[::1]:3001`, `:3001` (all interfaces), `localhost:8080`.
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        var host: String
+        var portText: Substring
+        if t.hasPrefix("[") {
+            guard let close = t.firstIndex(of: "]") else { return nil }
+            host = String(t[t.index(after: t.startIndex)..<close])
+            let rest = t[t.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = t.lastIndex(of: ":") else { return nil }
+            host = String(t[..<colon])
+            portText = t[t.index(after: colon)...]
+        }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// 127.0.0.0/8, ::1 and localhost: the addresses `serve` may use without auth.
+    public var isLoopback: Bool {
+        let h = host.lowercased()
+        if h == "localhost" || h == "::1" { return true }
+        let parts = h.split(separator: ".")
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+}
+
+public struct ProviderConfig: Sendable, Hashable {
+    public enum TokenSource: Sendable, Hashable, CustomStringConvertible {
+        case file(String)
+        case environment(String)
+        case none
+
+        public var description: String {
+            switch self {
+            case .file(let path): return "tokenFile \(path)"
+            case .environment(let name): return "tokenEnv \(name)"
+            case .none: return "no token"
+            }
+        }
+    }
+
+    public var name: String
+    public var kind: ProviderKind
+    /// The API root (github, bitbucket-cloud) or instance root (gitlab, gitea, bitbucket-dc), no trailing slash.
+    public var baseURL: String
+    public var token: TokenSource
+    public var pacing: Pacing?
+
+    public init(name: String, kind: ProviderKind, baseURL: String, token: TokenSource, pacing: Pacing?) {
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL
+        self.token = token
+        self.pacing = pacing
+    }
+}
+
+/// A token bucket: `burst` calls at once, refilled at `perMinute`.
+public struct Pacing: Sendable, Hashable {
+    public var burst: Int
+    public var perMinute: Double
+
+    public init(burst: Int, perMinute: Double) {
+        self.burst = burst
+        self.perMinute = perMinute
+    }
+
+    public static let githubDefault = Pacing(burst: 20, perMinute: 80)
+}
+
+public struct TenantConfig: Sendable, Hashable {
+    public var name: String
+    public var tokenFile: String
+    public var namespaces: [String]
+    public var repos: [String]
+
+    public init(name: String, tokenFile: String, namespaces: [String], repos: [String]) {
+        self.name = name
+        self.tokenFile = tokenFile
+        self.namespaces = namespaces
+        self.repos = repos
+    }
+}
+
+public struct DeliverySettings: Sendable, Hashable {
+    public var maxAttempts: Int = 20
+    public var maxAge: ConfigDuration = .seconds(24 * 3600)
+    public var backoffBase: ConfigDuration = .seconds(2)
+    public var backoffCap: ConfigDuration = .seconds(600)
+    /// Per provider call (connect + request + response).
+    public var timeout: ConfigDuration = .seconds(10)
+    /// Provider calls in flight at once, across all contexts (extension).
+    public var concurrency: Int = 8
+
+    public init() {}
+}

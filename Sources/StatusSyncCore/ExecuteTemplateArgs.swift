@@ -1,0 +1,60 @@
+import Foundation
+
+/// Argo's `ExecuteTemplateArgs`, reduced to what statussync reads. Decoding is lenient: unknown
+/// fields anywhere are ignored, and missing metadata fields (Argo before v3.4.2) are empty.
+public struct ExecuteTemplateArgs: Sendable {
+    public var workflow: WorkflowRef
+    public var templateName: String
+    /// `template.plugin`: normally exactly one key, the plugin the template is addressed to.
+    public var plugin: [String: JSONValue]
+
+    public init(workflow: WorkflowRef, templateName: String, plugin: [String: JSONValue]) {
+        self.workflow = workflow
+        self.templateName = templateName
+        self.plugin = plugin
+    }
+
+    /// The first of `keys` the template is addressed to, with its plugin body.
+    public func claimedPlugin(keys: [String]) -> (key: String, body: JSONValue)? {
+        for key in keys { if let body = plugin[key] { return (key, body) } }
+        return nil
+    }
+
+    /// Parses a request body. A body that is not a JSON object with `workflow` and `template`
+    /// objects is an `ArgsError` (HTTP 400; nothing recorded).
+    public static func parse(_ data: Data) throws(ArgsError) -> ExecuteTemplateArgs {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(data)
+        } catch {
+            throw ArgsError("request body is not valid JSON (\(error.reason)); send Argo's ExecuteTemplateArgs: {\"workflow\":{\"metadata\":{…}},\"template\":{…}}")
+        }
+        guard case .object = root else {
+            throw ArgsError("request body is \(root.typeDescription), not a JSON object; send Argo's ExecuteTemplateArgs: {\"workflow\":{…},\"template\":{…}}")
+        }
+        guard case .object(let workflow)? = root["workflow"] else {
+            throw ArgsError("request body has no \"workflow\" object; send Argo's ExecuteTemplateArgs: {\"workflow\":{\"metadata\":{…}},\"template\":{…}}")
+        }
+        guard case .object(let template)? = root["template"] else {
+            throw ArgsError("request body has no \"template\" object; send Argo's ExecuteTemplateArgs: {\"workflow\":{…},\"template\":{…}}")
+        }
+        let metadata = workflow["metadata"]?.objectValue ?? [:]
+        let ref = WorkflowRef(
+            namespace: metadata["namespace"]?.stringValue ?? "",
+            name: metadata["name"]?.stringValue ?? "",
+            uid: metadata["uid"]?.stringValue ?? ""
+        )
+        return ExecuteTemplateArgs(
+            workflow: ref,
+            templateName: template["name"]?.stringValue ?? "",
+            plugin: template["plugin"]?.objectValue ?? [:]
+        )
+    }
+}
+
+/// The request body is not an ExecuteTemplateArgs object (HTTP 400).
+public struct ArgsError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

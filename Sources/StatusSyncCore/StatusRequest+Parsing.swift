@@ -1,0 +1,205 @@
+import Foundation
+
+/// What the validator needs to know about the server: its providers and the Argo UI address.
+public struct PluginBodyRules: Sendable {
+    public struct Provider: Sendable, Hashable {
+        public var name: String
+        public var kind: ProviderKind
+        public init(name: String, kind: ProviderKind) {
+            self.name = name
+            self.kind = kind
+        }
+    }
+
+    public var providers: [Provider]
+    public var argoBaseURL: String?
+
+    public init(providers: [Provider], argoBaseURL: String?) {
+        self.providers = providers
+        self.argoBaseURL = argoBaseURL
+    }
+}
+
+extension StatusRequest {
+    /// Validates a plugin body. Every error names the field, what is wrong and how to fix it.
+    public static func parse(
+        body: JSONValue, workflow: WorkflowRef, rules: PluginBodyRules
+    ) throws(PluginBodyError) -> StatusRequest {
+        guard case .object(let fields) = body else {
+            throw PluginBodyError("the plugin body is \(body.typeDescription); write it as an object, e.g. statussync: {repo: owner/name, sha: \"{{workflow.parameters.sha}}\", state: \"{{workflow.status}}\"}")
+        }
+        let reader = FieldReader(fields: fields)
+
+        let provider = try resolveProvider(reader.string("provider"), rules: rules)
+        let repo = try parseRepo(reader, kind: provider.kind)
+        let sha = try reader.string("sha").map(parseSHA)
+        let pr = try reader.positiveInt("pr")
+        guard sha != nil || pr != nil else {
+            throw PluginBodyError("missing sha or pr: set sha to the commit (e.g. \"{{workflow.parameters.revision}}\") or pr to the pull request number")
+        }
+        let ref = try reader.string("ref").flatMap(nonEmpty)
+        let context = try reader.string("context", alias: "label").map { (c: String) throws(PluginBodyError) -> String in
+            let trimmed = c.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { throw PluginBodyError("context is empty: give the status a name such as \"ci/argo\", or leave context out for \"\(StatusRequest.defaultContext)\"") }
+            guard trimmed.unicodeScalars.count <= 255 else { throw PluginBodyError("context is longer than 255 characters: use a shorter status name") }
+            return trimmed
+        } ?? StatusRequest.defaultContext
+
+        guard let stateText = try reader.string("state", alias: "status") else {
+            throw PluginBodyError("missing state: set state to \(NeutralState.acceptedSpellings), e.g. state: \"{{workflow.status}}\"")
+        }
+        guard let state = NeutralState(parsing: stateText) else {
+            throw PluginBodyError("unknown state \"\(stateText.excerpt(60))\": use \(NeutralState.acceptedSpellings)")
+        }
+
+        let description = try reader.string("description").flatMap(nonEmpty)
+            ?? state.defaultDescription(workflowName: workflow.name.isEmpty ? "(unnamed)" : workflow.name)
+
+        var targetURL = try reader.string("targetURL", alias: "target_url").flatMap(nonEmpty)
+        if let url = targetURL {
+            try checkURL(url, field: "targetURL")
+        } else if let base = rules.argoBaseURL, !workflow.name.isEmpty {
+            targetURL = argoWorkflowURL(base: base, workflow: workflow)
+        }
+        if provider.kind.requiresTargetURL, targetURL == nil {
+            throw PluginBodyError("\(provider.kind.rawValue) requires a link on every status: set targetURL in the plugin body or argoBaseURL in the statussync config")
+        }
+
+        let comment = try reader.string("comment").flatMap(nonEmpty)
+        if comment != nil, pr == nil {
+            throw PluginBodyError("comment needs pr: a sticky comment is posted on a pull request, so set pr to its number")
+        }
+        let key = try reader.string("key").flatMap(nonEmpty)
+        if let key, key.utf8.count > 1024 {
+            throw PluginBodyError("key is longer than 1024 bytes: use a shorter idempotency key such as \"{{workflow.uid}}/{{node.name}}\"")
+        }
+        let wait = try reader.bool("wait") ?? false
+
+        return StatusRequest(
+            provider: provider.name, providerKind: provider.kind, repo: repo, sha: sha, pr: pr, ref: ref,
+            context: context, state: state, description: description, targetURL: targetURL, comment: comment,
+            key: key, wait: wait
+        )
+    }
+
+    /// `<argoBaseURL>/workflows/<namespace>/<name>`.
+    public static func argoWorkflowURL(base: String, workflow: WorkflowRef) -> String {
+        var root = base
+        while root.hasSuffix("/") { root.removeLast() }
+        return "\(root)/workflows/\(workflow.namespace)/\(workflow.name)"
+    }
+
+    private static func resolveProvider(_ name: String?, rules: PluginBodyRules) throws(PluginBodyError) -> PluginBodyRules.Provider {
+        let names = rules.providers.map(\.name).joined(separator: ", ")
+        guard let name = name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
+            if rules.providers.count == 1 { return rules.providers[0] }
+            if rules.providers.isEmpty {
+                throw PluginBodyError("no provider is configured on this server: add one under providers: in the statussync config (or set GITHUB_TOKEN)")
+            }
+            throw PluginBodyError("missing provider: this server has several (\(names)); set provider to one of them")
+        }
+        if let match = rules.providers.first(where: { $0.name == name }) { return match }
+        if name.contains("://") {
+            throw PluginBodyError("provider must be the name of a configured provider, not a URL: use one of \(names.isEmpty ? "(none configured)" : names)")
+        }
+        throw PluginBodyError("unknown provider \"\(name.excerpt(60))\": use one of \(names.isEmpty ? "(none configured; add one under providers: in the config)" : names)")
+    }
+
+    private static func parseRepo(_ reader: FieldReader, kind: ProviderKind) throws(PluginBodyError) -> String {
+        let example = kind == .gitlab ? "group/sub/project" : (kind == .bitbucketDC ? "PROJECT/slug" : "owner/name")
+        var path: String
+        if let owner = try reader.string("owner").flatMap(nonEmpty) {
+            guard let name = try reader.string("repo").flatMap(nonEmpty) else {
+                throw PluginBodyError("owner is set but repo is missing: set repo to the repository name, or repo to \(example) alone")
+            }
+            path = name.contains("/") ? name : "\(owner)/\(name)"
+        } else if let full = try reader.string("repo").flatMap(nonEmpty) {
+            path = full
+        } else {
+            throw PluginBodyError("missing repo: set repo to \(example)")
+        }
+        path = path.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
+        if path.hasSuffix(".git") { path.removeLast(4) }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let segmentsOK = segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.unicodeScalars.allSatisfy(allowed.contains) }
+        let countOK = kind.allowsNestedRepoPath ? segments.count >= 2 : segments.count == 2
+        guard segmentsOK, countOK else {
+            throw PluginBodyError("invalid repo \"\(path.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
+        }
+        return path
+    }
+
+    private static func parseSHA(_ text: String) throws(PluginBodyError) -> String {
+        let sha = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard (7...64).contains(sha.count), sha.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "0123456789abcdef").contains($0) }) else {
+            throw PluginBodyError("invalid sha \"\(text.excerpt(70))\": give the commit hash (7 to 64 hex characters), or pr for a pull request")
+        }
+        return sha
+    }
+
+    private static func checkURL(_ text: String, field: String) throws(PluginBodyError) {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
+            throw PluginBodyError("\(field) \"\(text.excerpt(80))\" is not an http(s) URL: give a full link such as https://argo.example.com/workflows/ci/build-1")
+        }
+    }
+
+    private static func nonEmpty(_ s: String) -> String? {
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        return t.isEmpty ? nil : t
+    }
+}
+
+/// Reads plugin-body fields: strings, with the few documented exceptions (pr may be a number,
+/// wait a boolean), and aliases that must agree when both are given.
+private struct FieldReader {
+    let fields: [String: JSONValue]
+
+    func string(_ name: String, alias: String? = nil) throws(PluginBodyError) -> String? {
+        let primary = try scalarText(name)
+        guard let alias else { return primary }
+        let secondary = try scalarText(alias)
+        if let primary, let secondary, primary != secondary {
+            throw PluginBodyError("\(name) and \(alias) are both set, to different values: keep only one of them")
+        }
+        return primary ?? secondary
+    }
+
+    private func scalarText(_ name: String) throws(PluginBodyError) -> String? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case let other?:
+            throw PluginBodyError("\(name) is \(other.typeDescription); write it as a string (quote it in YAML)")
+        }
+    }
+
+    func positiveInt(_ name: String) throws(PluginBodyError) -> Int? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .number(let n)? where n >= 1 && n.rounded() == n && n < 1e12: return Int(n)
+        case .string(let s)?:
+            let t = s.trimmingCharacters(in: .whitespaces).drop(while: { $0 == "#" || $0 == "!" })
+            if t.isEmpty { return nil }
+            if let n = Int(t), n >= 1 { return n }
+            throw PluginBodyError("\(name) \"\(s.excerpt(40))\" is not a pull request number: give a positive integer such as \"42\"")
+        case let other?:
+            throw PluginBodyError("\(name) is \(other.typeDescription): give the pull request number, such as \"42\"")
+        }
+    }
+
+    func bool(_ name: String) throws(PluginBodyError) -> Bool? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case .string(let s)?:
+            switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "yes", "1": return true
+            case "false", "no", "0", "": return false
+            default: throw PluginBodyError("\(name) \"\(s.excerpt(40))\" is not a boolean: use \"true\" or \"false\"")
+            }
+        case let other?:
+            throw PluginBodyError("\(name) is \(other.typeDescription): use \"true\" or \"false\"")
+        }
+    }
+}

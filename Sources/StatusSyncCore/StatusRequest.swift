@@ -1,0 +1,48 @@
+/// A validated plugin body: one desired commit status (CONTRACT §2).
+public struct StatusRequest: Sendable, Hashable {
+    public var provider: String
+    public var providerKind: ProviderKind
+    public var repo: String
+    /// Lower-case hex. Nil when the status targets `pr` and the head is not pinned yet.
+    public var sha: String?
+    public var pr: Int?
+    public var ref: String?
+    public var context: String
+    public var state: NeutralState
+    /// The description to send (default applied, not yet trimmed to the provider's limit).
+    public var description: String
+    public var targetURL: String?
+    public var comment: String?
+    /// The explicit idempotency key, when the body gave one.
+    public var key: String?
+    public var wait: Bool
+
+    public init(
+        provider: String, providerKind: ProviderKind, repo: String, sha: String?, pr: Int?, ref: String?,
+        context: String, state: NeutralState, description: String, targetURL: String?, comment: String?,
+        key: String?, wait: Bool
+    ) {
+        self.provider = provider
+        self.providerKind = providerKind
+        self.repo = repo
+        self.sha = sha
+        self.pr = pr
+        self.ref = ref
+        self.context = context
+        self.state = state
+        self.description = description
+        self.targetURL = targetURL
+        self.comment = comment
+        self.key = key
+        self.wait = wait
+    }
+
+    public static let defaultContext = "argo-workflows"
+}
+
+/// What is wrong with a plugin body of our key, and how to fix it. Becomes a `Failed` node.
+public struct PluginBodyError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

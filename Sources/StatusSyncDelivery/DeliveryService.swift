@@ -1,0 +1,242 @@
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import StatusSyncCore
+import StatusSyncProviders
+import StatusSyncStore
+import Synchronization
+
+/// Something the HTTP layer can poke when it has queued new work (no poll interval).
+public protocol DeliveryTrigger: Sendable {
+    func wake()
+}
+
+/// The delivery loop: claims due updates from the store, at most one call in flight per subject,
+/// sends them to their provider, and records every attempt and its outcome (CONTRACT §3.3–3.7).
+public final class DeliveryService: Service, DeliveryTrigger {
+    let store: any DeliveryStore
+    let providers: [String: any StatusProvider]
+    let settings: DeliverySettings
+    let shutdownGrace: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let random: @Sendable () -> Double
+    let backoff: Backoff
+
+    let signal = WakeSignal()
+    private let inFlight = Mutex(0)
+    private let stopping = Atomic<Bool>(false)
+    private let buckets: [String: TokenBucket]
+    private let pausedUntil = Mutex<[String: Date]>([:])
+
+    /// How often the loop looks at the queue when nothing wakes it (also catches requeues made
+    /// by another process, such as `statussync retry`).
+    static let idlePoll: Duration = .seconds(1)
+
+    public init(store: any DeliveryStore, providers: [any StatusProvider], settings: DeliverySettings,
+                shutdownGrace: ConfigDuration = .seconds(10), logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() },
+                random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+        self.store = store
+        self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.settings = settings
+        self.shutdownGrace = shutdownGrace.duration
+        self.logger = logger
+        self.now = now
+        self.random = random
+        self.backoff = Backoff(base: settings.backoffBase.duration, cap: settings.backoffCap.duration)
+        var buckets: [String: TokenBucket] = [:]
+        for p in providers {
+            if let pacing = p.pacing { buckets[p.name] = TokenBucket(burst: pacing.burst, perMinute: pacing.perMinute) }
+        }
+        self.buckets = buckets
+    }
+
+    public func wake() { signal.signal() }
+
+    public func run() async throws {
+        let recovered = try await store.recoverInterrupted()
+        if recovered > 0 {
+            logger.notice("requeued updates interrupted by the last stop", metadata: ["count": "\(recovered)"])
+        }
+        try await withGracefulShutdownHandler {
+            await self.loop()
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .sequentiallyConsistent)
+            self.signal.signal()
+        }
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .sequentiallyConsistent) }
+
+    private func loop() async {
+        await withDiscardingTaskGroup { group in
+            while !isStopping && !Task.isCancelled {
+                let free = settings.concurrency - inFlight.withLock { $0 }
+                var nextWake = Self.idlePoll
+                do {
+                    if free > 0 {
+                        let jobs = try await store.claimDue(limit: free)
+                        for job in jobs {
+                            inFlight.withLock { $0 += 1 }
+                            group.addTask {
+                                await self.deliver(job)
+                                self.inFlight.withLock { $0 -= 1 }
+                                self.signal.signal()
+                            }
+                        }
+                        if !jobs.isEmpty { continue }
+                    }
+                    if let due = try await store.nextDueAt() {
+                        let untilDue = due.timeIntervalSince(now())
+                        if untilDue > 0 { nextWake = .milliseconds(min(Int64(untilDue * 1000) + 1, Self.idlePoll.milliseconds)) }
+                    }
+                } catch {
+                    logger.error("delivery loop cannot read the store; retrying in 1s", metadata: ["error": "\(error)"])
+                }
+                await signal.wait(timeout: nextWake)
+            }
+            // Graceful stop: no new claims; in-flight calls get shutdownGrace to finish.
+            let deadline = ContinuousClock.now + shutdownGrace
+            while inFlight.withLock({ $0 }) > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
+                await signal.wait(timeout: .milliseconds(50))
+            }
+            let left = inFlight.withLock { $0 }
+            if left > 0 {
+                logger.warning("shutdown grace over; abandoning in-flight provider calls (they are retried at next start)", metadata: ["count": "\(left)"])
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// One claimed update: resolve its PR head if needed, send it, record the outcome.
+    func deliver(_ claimed: DeliveryJob) async {
+        var job = claimed
+        var log = logger
+        log[metadataKey: "update"] = "\(job.id)"
+        log[metadataKey: "workflow"] = "\(job.workflow.namespace)/\(job.workflow.name)"
+        do {
+            guard let provider = providers[job.provider] else {
+                try await finish(job, attempt: nil, decision: .giveUp(.failed, error: "provider \(job.provider) is no longer configured on this server; add it back to providers: and run statussync retry \(job.id)"), log: log)
+                return
+            }
+            if let until = pausedUntil.withLock({ $0[provider.name] }), until > now() {
+                try await finish(job, attempt: nil, decision: .retry(at: until, countsAttempt: false, error: "provider \(provider.name) is rate-limited until \(Timestamp.rfc3339(Timestamp.ms(until)))"), log: log)
+                return
+            }
+            try await buckets[provider.name]?.acquire()
+
+            if job.sha == nil, let pr = job.pr {
+                var lookup: AttemptRecord? = nil
+                var sha = try await store.pinnedHead(provider: job.provider, repo: job.repo, pr: pr, workflowUID: job.workflow.uid)
+                if sha == nil {
+                    let (outcome, head) = await provider.resolvePullRequestHead(repo: job.repo, pr: pr)
+                    count(provider, outcome)
+                    lookup = attempt(outcome, .resolvePR)
+                    guard let head, outcome.errorClass == .ok else {
+                        try await finish(job, attempt: lookup, decision: decision(for: outcome, job: job, provider: provider.name), log: log)
+                        return
+                    }
+                    log.info("pinned pull request head", metadata: ["pr": "\(pr)", "sha": "\(head)"])
+                    sha = head
+                }
+                switch try await store.pin(job, sha: sha!, attempt: lookup) {
+                case .send(let pinned):
+                    job = pinned
+                case .notSent(let status):
+                    updateCounter(status)
+                    log.info("not sent after pinning the pull request head", metadata: ["delivery": "\(status.rawValue)"])
+                    return
+                case .busy:
+                    return
+                }
+            }
+            guard let sha = job.sha else { return }
+            let outcome = await provider.postStatus(StatusDelivery(
+                repo: job.repo, sha: sha, ref: job.ref, context: job.context, state: job.state,
+                description: job.description, targetURL: job.targetURL))
+            count(provider, outcome)
+            if outcome.errorClass == .ok {
+                try await finish(job, attempt: attempt(outcome, .status), decision: .delivered, log: log)
+                Metrics.Timer(label: "statussync_delivery_seconds").recordNanoseconds(Int64(now().timeIntervalSince(job.createdAt) * 1e9))
+            } else {
+                try await finish(job, attempt: attempt(outcome, .status), decision: decision(for: outcome, job: job, provider: provider.name), log: log)
+            }
+        } catch is CancellationError {
+            log.info("delivery abandoned at shutdown; retried at next start")
+        } catch {
+            log.error("cannot record the delivery outcome; the update is retried after restart", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Transient → retry with backoff until maxAttempts/maxAge (then dead); rate-limited → wait
+    /// (not counted, pauses the provider); permanent → failed with the provider's message.
+    func decision(for outcome: CallOutcome, job: DeliveryJob, provider: String) -> FinishDecision {
+        let message = outcome.message ?? "HTTP \(outcome.httpStatus.map(String.init) ?? "error")"
+        let current = now()
+        let age = current.timeIntervalSince(job.ageFrom)
+        switch outcome.errorClass {
+        case .ok:
+            return .delivered
+        case .permanent:
+            return .giveUp(.failed, error: message)
+        case .rateLimited(let wait):
+            let until = current.addingTimeInterval(Double(wait.milliseconds) / 1000)
+            pausedUntil.withLock { paused in
+                if (paused[provider] ?? .distantPast) < until { paused[provider] = until }
+            }
+            logger.warning("provider rate-limited; pausing its deliveries", metadata: ["provider": "\(provider)", "seconds": "\(wait.milliseconds / 1000)"])
+            if until.timeIntervalSince(job.ageFrom) > settings.maxAge.seconds {
+                return .giveUp(.dead, error: "gave up: rate-limited past maxAge (\(settings.maxAge)): \(message)")
+            }
+            return .retry(at: until, countsAttempt: false, error: "rate-limited: \(message)")
+        case .transient:
+            if job.attempts >= settings.maxAttempts {
+                return .giveUp(.dead, error: "gave up after \(job.attempts) attempts (maxAttempts): \(message)")
+            }
+            if age >= settings.maxAge.seconds {
+                return .giveUp(.dead, error: "gave up after \(ConfigDuration(milliseconds: Int64(age * 1000))) (maxAge \(settings.maxAge)): \(message)")
+            }
+            let delay = backoff.delay(afterAttempt: job.attempts, random: random())
+            return .retry(at: current.addingTimeInterval(Double(delay.milliseconds) / 1000), countsAttempt: true, error: message)
+        }
+    }
+
+    private func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision, log: Logger) async throws {
+        let status = try await store.finish(job, attempt: attempt, decision: decision)
+        updateCounter(status)
+        switch status {
+        case .delivered:
+            log.info("delivered", metadata: ["state": "\(job.state.rawValue)", "context": "\(job.context)", "attempts": "\(job.attempts)"])
+        case .queued:
+            if case .retry(let at, _, let error) = decision {
+                log.notice("delivery failed; will retry", metadata: ["next": "\(Timestamp.rfc3339(Timestamp.ms(at)))", "error": "\(error.excerpt(200))"])
+            }
+        default:
+            log.warning("update finished without delivery", metadata: ["delivery": "\(status.rawValue)", "error": "\(decision.errorText.excerpt(300))"])
+        }
+    }
+
+    private func attempt(_ outcome: CallOutcome, _ operation: AttemptRecord.Operation) -> AttemptRecord {
+        AttemptRecord(at: outcome.startedAt, duration: outcome.duration, operation: operation, httpStatus: outcome.httpStatus,
+                      errorClass: outcome.errorClass.label, error: outcome.message)
+    }
+
+    private func count(_ provider: any StatusProvider, _ outcome: CallOutcome) {
+        Counter(label: "statussync_provider_calls_total", dimensions: [("provider", provider.name), ("class", outcome.errorClass.label)]).increment()
+    }
+
+    private func updateCounter(_ status: DeliveryStatus) {
+        Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)]).increment()
+    }
+}
+
+extension FinishDecision {
+    var errorText: String {
+        switch self {
+        case .retry(_, _, let e), .giveUp(_, let e): return e
+        default: return ""
+        }
+    }
+}

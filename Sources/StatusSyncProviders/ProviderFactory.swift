@@ -1,0 +1,20 @@
+import Foundation
+import StatusSyncCore
+
+/// Builds the configured providers, reading their tokens.
+public enum ProviderFactory {
+    public static func make(_ configs: [ProviderConfig], http: ProviderHTTPClient,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> [any StatusProvider] {
+        var providers: [any StatusProvider] = []
+        for config in configs {
+            let token = try config.loadToken(environment: environment)
+            switch config.kind {
+            case .github:
+                providers.append(GitHubProvider(name: config.name, baseURL: config.baseURL, token: token, pacing: config.pacing, http: http))
+            case .gitlab, .gitea, .bitbucketCloud, .bitbucketDC:
+                throw ConfigError("provider \(config.name): kind \(config.kind.rawValue) is not supported by this build yet; use kind github")
+            }
+        }
+        return providers
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Owns the SQLite file: opening it with the durability settings the contract promises, and the
+/// schema migrations. `serve` and `migrate` open it read-write; the read commands read-only.
+public final class AppDatabase: Sendable {
+    public let path: String
+    /// The read-write pool (`serve`, `migrate`, `retry`, `prune`), or nil when opened read-only.
+    let pool: DatabasePool?
+    let readOnlyQueue: DatabaseQueue?
+
+    var reader: any DatabaseReader { pool ?? readOnlyQueue! }
+    var writer: any DatabaseWriter {
+        guard let pool else { preconditionFailure("the database was opened read-only") }
+        return pool
+    }
+
+    private init(path: String, pool: DatabasePool?, readOnlyQueue: DatabaseQueue?) {
+        self.path = path
+        self.pool = pool
+        self.readOnlyQueue = readOnlyQueue
+    }
+
+    /// Opens (creating if needed) for writing: WAL, `synchronous=FULL` (asserted), busy timeout,
+    /// foreign keys. With `migrate`, applies pending migrations; otherwise the schema must be current.
+    public static func openForWriting(path: String, busyTimeout: Double = 5, migrate: Bool = true, logger: Logger? = nil) throws -> AppDatabase {
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
+            throw StoreError(.cannotOpen, "cannot create the database at \(path): the directory \(parent) does not exist; create it or set `database:` / --database to another path")
+        }
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(busyTimeout)
+        config.foreignKeysEnabled = true
+        config.label = "statussync"
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw StoreError(.cannotOpen, "cannot open the database at \(path): \(describe(error))")
+        }
+        // GRDB switches the writer to synchronous=NORMAL when it enables WAL, after any
+        // prepareDatabase hook; set FULL on the writer connection now and check it took.
+        let level = try pool.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+        guard level == 2 else {
+            throw StoreError(.durabilityNotGuaranteed, "refusing to start: SQLite reports synchronous=\(level) on \(path), not FULL (2), so an acknowledged update could be lost on power failure")
+        }
+        let journal = try pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") } ?? ""
+        guard journal.lowercased() == "wal" else {
+            throw StoreError(.durabilityNotGuaranteed, "refusing to start: SQLite journal_mode is \(journal) on \(path), not wal (is the file on a network file system?)")
+        }
+        let database = AppDatabase(path: path, pool: pool, readOnlyQueue: nil)
+        if migrate {
+            let applied = try database.migrate()
+            for m in applied { logger?.info("applied migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"]) }
+        } else {
+            try database.checkSchemaCurrent()
+        }
+        return database
+    }
+
+    /// Opens an existing database read-only (the CLI's read commands; safe while `serve` runs).
+    public static func openReadOnly(path: String, busyTimeout: Double = 5) throws -> AppDatabase {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.databaseMissing, "no database at \(path); point --database (or `database:` in the config) at the file serve uses")
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(busyTimeout)
+        config.label = "statussync-readonly"
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw StoreError(.cannotOpen, "cannot open the database at \(path) read-only: \(describe(error))")
+        }
+        let database = AppDatabase(path: path, pool: nil, readOnlyQueue: queue)
+        try database.checkSchemaCurrent()
+        return database
+    }
+
+    /// Whether the writer can commit and the schema is current (`/readyz`).
+    public func isReady() async -> Bool {
+        guard let pool else { return false }
+        do {
+            return try await pool.write { db -> Bool in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                try db.execute(sql: "PRAGMA user_version = \(version)")
+                return version == Self.latestVersion
+            }
+        } catch {
+            return false
+        }
+    }
+
+    /// The underlying SQLite error text, without GRDB's SQL echo.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import StatusSyncCore
+
+/// An update claimed for delivery (status `delivering`).
+public struct DeliveryJob: Sendable, Equatable {
+    public var id: Int64
+    public var provider: String
+    public var repo: String
+    public var sha: String?
+    public var pr: Int?
+    public var ref: String?
+    public var context: String
+    public var state: NeutralState
+    public var description: String
+    public var targetURL: String?
+    public var comment: String?
+    public var workflow: WorkflowRef
+    /// Attempts counted so far, including the one this claim starts.
+    public var attempts: Int
+    public var createdAt: Date
+    /// Start of the maxAge clock.
+    public var ageFrom: Date
+}
+
+/// One provider call as recorded in `attempts`.
+public struct AttemptRecord: Sendable, Equatable {
+    public enum Operation: String, Sendable {
+        case status
+        case resolvePR = "resolve-pr"
+    }
+
+    public var at: Date
+    public var duration: Duration
+    public var operation: Operation
+    public var httpStatus: Int?
+    /// ok | transient | rate-limited | permanent
+    public var errorClass: String
+    public var error: String?
+
+    public init(at: Date, duration: Duration, operation: Operation, httpStatus: Int?, errorClass: String, error: String?) {
+        self.at = at
+        self.duration = duration
+        self.operation = operation
+        self.httpStatus = httpStatus
+        self.errorClass = errorClass
+        self.error = error
+    }
+}
+
+/// What the delivery loop concluded about an attempt.
+public enum FinishDecision: Sendable, Equatable {
+    case delivered
+    /// Try again at `at`. Rate-limit waits do not count toward maxAttempts.
+    case retry(at: Date, countsAttempt: Bool, error: String)
+    /// `failed` (permanent error) or `dead` (maxAttempts / maxAge reached).
+    case giveUp(DeliveryStatus, error: String)
+    /// Not attempted (its subject was busy): back to the queue, attempt not counted.
+    case requeue
+}
+
+/// The outcome of pinning a PR head for a claimed update.
+public enum PinResult: Sendable, Equatable {
+    /// Send it: the job now carries the pinned sha.
+    case send(DeliveryJob)
+    /// After pinning it is a duplicate or superseded; nothing to send.
+    case notSent(DeliveryStatus)
+    /// Another call for the pinned subject is in flight; the job went back to the queue.
+    case busy
+}
+
+/// Where the delivery loop reads work and records attempts.
+public protocol DeliveryStore: Sendable {
+    /// Start-up: updates left `delivering` by a crash go back to the queue. Returns how many.
+    func recoverInterrupted() async throws -> Int
+    /// Claims up to `limit` due updates, at most one per subject and none whose subject is in flight.
+    func claimDue(limit: Int) async throws -> [DeliveryJob]
+    /// When the earliest queued update is due (nil when the queue is empty).
+    func nextDueAt() async throws -> Date?
+    /// The head already pinned for this workflow's PR, if any.
+    func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> String?
+    /// Pins a PR head for the job's workflow (recording the lookup attempt, if one was made) and
+    /// re-decides dedup/supersede for the updates that joined the pinned sha.
+    func pin(_ job: DeliveryJob, sha: String, attempt: AttemptRecord?) async throws -> PinResult
+    /// Records the attempt (if any) and moves the update on. Returns its new status.
+    @discardableResult
+    func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus
+}

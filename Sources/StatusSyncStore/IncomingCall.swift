@@ -1,0 +1,61 @@
+import Foundation
+import StatusSyncCore
+
+/// A plugin call of our key, decoded and validated, ready to be recorded.
+public struct IncomingCall: Sendable {
+    public var receivedAt: Date
+    public var workflow: WorkflowRef
+    public var templateName: String
+    public var pluginKey: String
+    /// The ExecuteTemplateArgs exactly as received.
+    public var argsText: String
+    /// The plugin body as canonical JSON (sorted keys, compact).
+    public var bodyCanonical: String
+    /// The body's `key` field when it is a string, even if the body is otherwise invalid.
+    public var explicitKey: String?
+    public var request: Result<StatusRequest, PluginBodyError>
+
+    public init(receivedAt: Date, workflow: WorkflowRef, templateName: String, pluginKey: String, argsText: String,
+                bodyCanonical: String, explicitKey: String?, request: Result<StatusRequest, PluginBodyError>) {
+        self.receivedAt = receivedAt
+        self.workflow = workflow
+        self.templateName = templateName
+        self.pluginKey = pluginKey
+        self.argsText = argsText
+        self.bodyCanonical = bodyCanonical
+        self.explicitKey = explicitKey
+        self.request = request
+    }
+
+    /// The effective idempotency key: the explicit key, else workflow uid + template name + body.
+    var idempotencyKey: String {
+        if let explicitKey { return "key:" + explicitKey }
+        return "auto:\(workflow.uid)\n\(templateName)\n\(bodyCanonical)"
+    }
+}
+
+/// The result of recording a call: the reply to send, and whether new work was queued.
+public struct AcceptResult: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// A new update was recorded with this delivery status.
+        case accepted(DeliveryStatus)
+        /// The same call again: answered from the first call's record.
+        case repeated
+        /// Invalid body, or an idempotency key reused with another body.
+        case rejected
+    }
+
+    public var callID: Int64
+    public var updateID: Int64?
+    public var outcome: Outcome
+    public var reply: PluginReply
+
+    /// Whether the delivery loop has new work.
+    public var queuedWork: Bool { outcome == .accepted(.queued) }
+}
+
+/// Where the HTTP layer records calls. One call, one transaction; the reply only after commit.
+public protocol CallStore: Sendable {
+    func accept(_ call: IncomingCall) async throws -> AcceptResult
+    func isReady() async -> Bool
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import StatusSyncCore
+
+extension SQLiteStore {
+    /// Records a call and decides its update in one transaction: idempotent replay, key reuse,
+    /// stale, duplicate, or queued (superseding older queued updates of the same subject).
+    public func accept(_ call: IncomingCall) async throws -> AcceptResult {
+        try await database.writer.write { db in
+            try Self.accept(call, in: db)
+        }
+    }
+
+    static func accept(_ call: IncomingCall, in db: Database) throws -> AcceptResult {
+        let at = Timestamp.ms(call.receivedAt)
+        let request: StatusRequest
+        switch call.request {
+        case .failure(let error):
+            return try reject(call, error: error, at: at, in: db)
+        case .success(let r):
+            request = r
+        }
+
+        let idem = call.idempotencyKey
+        if let first = try Row.fetchOne(db, sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?", arguments: [idem]) {
+            let firstID: Int64 = first["id"]
+            guard (first["body"] as String) == call.bodyCanonical else {
+                return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(firstID) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
+            }
+            try db.execute(sql: "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?", arguments: [at, firstID])
+            let updateID: Int64? = first["update_id"]
+            var reply = PluginReply(jsonText: first["reply"] as String? ?? "") ?? PluginReply(phase: .succeeded, message: "statussync: already recorded")
+            if request.wait, let updateID, let current = try waitReply(updateID: updateID, in: db) {
+                reply = current
+            }
+            return AcceptResult(callID: firstID, updateID: updateID, outcome: .repeated, reply: reply)
+        }
+
+        // A PR whose head this workflow already pinned goes straight to that sha.
+        var sha = request.sha
+        if sha == nil, let pr = request.pr {
+            sha = try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+                                      arguments: [request.provider, request.repo, pr, call.workflow.uid])
+        }
+        let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
+        let (status, linked) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
+
+        try db.execute(sql: """
+            INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
+                workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                at, request.provider, request.repo, sha, request.pr, request.ref, request.context, request.state.rawValue,
+                request.description, request.targetURL, request.comment, call.workflow.namespace, call.workflow.name,
+                call.workflow.uid, request.wait, status.rawValue, linked, status == .queued ? at : nil, at,
+                status == .queued ? nil : at,
+            ])
+        let updateID = db.lastInsertedRowID
+        if status == .queued {
+            let cond = subject.condition
+            try db.execute(sql: """
+                UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
+                WHERE \(cond.sql) AND status = 'queued' AND id < ?
+                """, arguments: [updateID, at] + cond.arguments + [updateID])
+        }
+
+        let outcome = UpdateOutcome(id: updateID, status: status, state: request.state, repo: request.repo, sha: sha,
+                                    pr: request.pr, context: request.context, attempts: 0, lastError: nil, linkedID: linked)
+        var reply = PluginReply.accepted(outcome)
+        if request.wait {
+            let effective = try linked.flatMap { status == .duplicate ? try fetchOutcome(db, id: $0) : nil }
+            reply = .waiting(outcome, effective: effective)
+        }
+        let callID = try insertCall(call, idempotencyKey: idem, reply: reply, error: nil, updateID: updateID, at: at, in: db)
+        return AcceptResult(callID: callID, updateID: updateID, outcome: .accepted(status), reply: reply)
+    }
+
+    /// Stale (pending/running after this workflow's final state), duplicate (equal to the current
+    /// update), or queued.
+    static func decide(_ request: StatusRequest, subject: Subject, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?) {
+        if !request.state.isTerminal {
+            var match: [String] = []
+            var args: StatementArguments = [workflowUID, request.provider, request.repo, request.context]
+            if let sha = subject.sha {
+                match.append("sha = ?")
+                args += [sha]
+            }
+            if let pr = request.pr {
+                match.append("pr = ?")
+                args += [pr]
+            }
+            let terminal = try Int64.fetchOne(db, sql: """
+                SELECT id FROM updates
+                WHERE workflow_uid = ? AND provider = ? AND repo = ? AND context = ? AND (\(match.joined(separator: " OR ")))
+                  AND state IN \(terminalStates)
+                ORDER BY id DESC LIMIT 1
+                """, arguments: args)
+            if let terminal { return (.stale, terminal) }
+        }
+        let cond = subject.condition
+        if let current = try Row.fetchOne(db, sql: """
+            SELECT id, state, description, target_url, comment FROM updates
+            WHERE \(cond.sql) AND status IN \(liveStatuses) ORDER BY id DESC LIMIT 1
+            """, arguments: cond.arguments),
+            (current["state"] as String) == request.state.rawValue,
+            (current["description"] as String) == request.description,
+            (current["target_url"] as String?) == request.targetURL,
+            (current["comment"] as String?) == request.comment {
+            return (.duplicate, current["id"])
+        }
+        return (.queued, nil)
+    }
+
+    /// The wait-mode reply for an update's current state (following a duplicate to its original).
+    static func waitReply(updateID: Int64, in db: Database) throws -> PluginReply? {
+        guard let outcome = try fetchOutcome(db, id: updateID) else { return nil }
+        var effective: UpdateOutcome? = nil
+        if outcome.status == .duplicate, let linked = outcome.linkedID {
+            effective = try fetchOutcome(db, id: linked)
+        }
+        return .waiting(outcome, effective: effective)
+    }
+
+    private static func reject(_ call: IncomingCall, error: PluginBodyError, at: Int64, in db: Database) throws -> AcceptResult {
+        let reply = PluginReply.invalid(error)
+        let id = try insertCall(call, idempotencyKey: nil, reply: reply, error: error.message, updateID: nil, at: at, in: db)
+        return AcceptResult(callID: id, updateID: nil, outcome: .rejected, reply: reply)
+    }
+
+    private static func insertCall(_ call: IncomingCall, idempotencyKey: String?, reply: PluginReply, error: String?,
+                                   updateID: Int64?, at: Int64, in db: Database) throws -> Int64 {
+        try db.execute(sql: """
+            INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key,
+                key, idem_key, body, args, reply, error, update_id, last_received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [
+                at, call.workflow.namespace, call.workflow.name, call.workflow.uid, call.templateName, call.pluginKey,
+                call.explicitKey, idempotencyKey, call.bodyCanonical, call.argsText, reply.jsonText, error, updateID, at,
+            ])
+        return db.lastInsertedRowID
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+import StatusSyncCore
+
+extension SQLiteStore: DeliveryStore {
+    public func recoverInterrupted() async throws -> Int {
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM updates WHERE status = 'delivering'")
+            for id in ids {
+                try db.execute(sql: """
+                    INSERT INTO attempts (update_id, at, duration_ms, operation, http_status, error_class, error)
+                    VALUES (?, ?, 0, 'recovery', NULL, 'interrupted', 'statussync stopped while this update was being delivered; queued again at start-up')
+                    """, arguments: [id, at])
+            }
+            try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ? WHERE status = 'delivering'", arguments: [at])
+            return ids.count
+        }
+    }
+
+    public func claimDue(limit: Int) async throws -> [DeliveryJob] {
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            let inFlight = try Row.fetchAll(db, sql: "SELECT provider, repo, sha, pr, workflow_uid, context FROM updates WHERE status = 'delivering'")
+            var busySubjects = Set(inFlight.map(Subject.init(row:)))
+            var busyPins = Set(inFlight.filter { ($0["sha"] as String?) == nil }.map(PinKey.init(row:)))
+            let candidates = try Row.fetchAll(db, sql: """
+                SELECT * FROM updates WHERE status = 'queued' AND next_attempt_at <= ?
+                ORDER BY next_attempt_at, id LIMIT ?
+                """, arguments: [at, limit * 20 + 50])
+            var chosen: [Row] = []
+            for row in candidates where chosen.count < limit {
+                let subject = Subject(row: row)
+                guard !busySubjects.contains(subject) else { continue }
+                if (row["sha"] as String?) == nil {
+                    guard busyPins.insert(PinKey(row: row)).inserted else { continue }
+                }
+                busySubjects.insert(subject)
+                chosen.append(row)
+            }
+            guard !chosen.isEmpty else { return [] }
+            let ids = chosen.map { $0["id"] as Int64 }
+            try db.execute(sql: """
+                UPDATE updates SET status = 'delivering', attempts = attempts + 1, next_attempt_at = NULL
+                WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(ids))
+            return chosen.map { row in
+                var job = Self.job(row)
+                job.attempts += 1
+                return job
+            }
+        }
+    }
+
+    public func nextDueAt() async throws -> Date? {
+        try await database.reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued'").map(Timestamp.date)
+        }
+    }
+
+    public func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> String? {
+        try await database.reader.read { db in
+            try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+                                arguments: [provider, repo, pr, workflowUID])
+        }
+    }
+
+    public func pin(_ job: DeliveryJob, sha: String, attempt: AttemptRecord?) async throws -> PinResult {
+        guard let pr = job.pr else { return .send(job) }
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            if let attempt { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
+            try db.execute(sql: "INSERT OR IGNORE INTO pr_heads (provider, repo, pr, workflow_uid, sha, resolved_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [job.provider, job.repo, pr, job.workflow.uid, sha.lowercased(), at])
+            let pinned = try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+                                             arguments: [job.provider, job.repo, pr, job.workflow.uid]) ?? sha.lowercased()
+            let workflowRows = "provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND sha IS NULL"
+            let workflowArgs: StatementArguments = [job.provider, job.repo, pr, job.workflow.uid]
+            let contexts = try String.fetchAll(db, sql: "SELECT DISTINCT context FROM updates WHERE \(workflowRows)", arguments: workflowArgs)
+            try db.execute(sql: "UPDATE updates SET sha = ? WHERE \(workflowRows)", arguments: [pinned] + workflowArgs)
+            for context in contexts {
+                let subject = Subject(provider: job.provider, repo: job.repo, context: context, sha: pinned, pr: pr, workflowUID: job.workflow.uid)
+                try Self.reconcile(subject, claimedID: job.id, at: at, in: db)
+            }
+            let status = try String.fetchOne(db, sql: "SELECT status FROM updates WHERE id = ?", arguments: [job.id]).flatMap(DeliveryStatus.init(rawValue:))
+            guard status == .delivering else { return .notSent(status ?? .superseded) }
+            let subject = Subject(provider: job.provider, repo: job.repo, context: job.context, sha: pinned, pr: pr, workflowUID: job.workflow.uid)
+            let cond = subject.condition
+            let othersInFlight = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM updates WHERE \(cond.sql) AND status = 'delivering' AND id != ?",
+                                                  arguments: cond.arguments + [job.id]) ?? 0
+            if othersInFlight > 0 {
+                try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ?, attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                               arguments: [at, job.id])
+                return .busy
+            }
+            var pinnedJob = job
+            pinnedJob.sha = pinned
+            return .send(pinnedJob)
+        }
+    }
+
+    /// After updates joined a subject (their PR head was pinned): only the newest live update may
+    /// still be sent; older queued ones (and the claimed one, not yet sent) are superseded; the
+    /// newest is a duplicate when it equals the update delivered or in flight before it.
+    static func reconcile(_ subject: Subject, claimedID: Int64, at: Int64, in db: Database) throws {
+        let cond = subject.condition
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, status, state, description, target_url, comment FROM updates
+            WHERE \(cond.sql) AND status IN \(liveStatuses) ORDER BY id
+            """, arguments: cond.arguments)
+        guard let newest = rows.last else { return }
+        func unsent(_ row: Row) -> Bool {
+            let status: String = row["status"]
+            return status == "queued" || (status == "delivering" && (row["id"] as Int64) == claimedID)
+        }
+        for row in rows.dropLast() where unsent(row) {
+            try db.execute(sql: "UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ? WHERE id = ?",
+                           arguments: [newest["id"] as Int64, at, row["id"] as Int64])
+        }
+        guard unsent(newest), let previous = rows.dropLast().last(where: { !unsent($0) }) else { return }
+        let same = (previous["state"] as String) == (newest["state"] as String)
+            && (previous["description"] as String) == (newest["description"] as String)
+            && (previous["target_url"] as String?) == (newest["target_url"] as String?)
+            && (previous["comment"] as String?) == (newest["comment"] as String?)
+        if same {
+            try db.execute(sql: "UPDATE updates SET status = 'duplicate', linked_id = ?, next_attempt_at = NULL, finished_at = ? WHERE id = ?",
+                           arguments: [previous["id"] as Int64, at, newest["id"] as Int64])
+        }
+    }
+
+    @discardableResult
+    public func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus {
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            if let attempt { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
+            switch decision {
+            case .delivered:
+                try db.execute(sql: """
+                    UPDATE updates SET status = 'delivered', delivered_at = ?, finished_at = ?, next_attempt_at = NULL, last_error = NULL
+                    WHERE id = ?
+                    """, arguments: [at, at, job.id])
+                return .delivered
+            case .requeue:
+                try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ?, attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                               arguments: [at, job.id])
+                return .queued
+            case .retry(let next, let counts, let error):
+                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                    try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+                    return .superseded
+                }
+                try db.execute(sql: """
+                    UPDATE updates SET status = 'queued', next_attempt_at = ?, last_error = ?, attempts = attempts - ?
+                    WHERE id = ?
+                    """, arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
+                return .queued
+            case .giveUp(let status, let error):
+                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                    try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+                    return .superseded
+                }
+                try db.execute(sql: "UPDATE updates SET status = ?, last_error = ?, finished_at = ?, next_attempt_at = NULL WHERE id = ?",
+                               arguments: [status.rawValue, error, at, job.id])
+                return status
+            }
+        }
+    }
+
+    /// A newer update of the job's subject that will itself be (or was) sent. Duplicates of the
+    /// job do not count: they rely on the job being delivered.
+    static func newerLiveUpdate(than job: DeliveryJob, in db: Database) throws -> Int64? {
+        let subject = Subject(provider: job.provider, repo: job.repo, context: job.context, sha: job.sha, pr: job.pr, workflowUID: job.workflow.uid)
+        let cond = subject.condition
+        return try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM updates WHERE \(cond.sql) AND id > ? AND status IN \(liveStatuses)",
+                                  arguments: cond.arguments + [job.id])
+    }
+
+    static func insertAttempt(_ attempt: AttemptRecord, updateID: Int64, in db: Database) throws {
+        let ms = attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000
+        try db.execute(sql: """
+            INSERT INTO attempts (update_id, at, duration_ms, operation, http_status, error_class, error)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [updateID, Timestamp.ms(attempt.at), ms, attempt.operation.rawValue, attempt.httpStatus,
+                             attempt.errorClass, attempt.error])
+    }
+
+    static func supersede(_ id: Int64, by newer: Int64, error: String, at: Int64, in db: Database) throws {
+        try db.execute(sql: """
+            UPDATE updates SET status = 'superseded', linked_id = ?, last_error = ?, finished_at = ?, next_attempt_at = NULL
+            WHERE id = ?
+            """, arguments: [newer, error, at, id])
+    }
+
+    static func job(_ row: Row) -> DeliveryJob {
+        DeliveryJob(
+            id: row["id"], provider: row["provider"], repo: row["repo"], sha: row["sha"], pr: row["pr"], ref: row["ref"],
+            context: row["context"], state: NeutralState(rawValue: row["state"]) ?? .pending, description: row["description"],
+            targetURL: row["target_url"], comment: row["comment"],
+            workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: row["workflow_uid"]),
+            attempts: row["attempts"], createdAt: Timestamp.date(row["created_at"]), ageFrom: Timestamp.date(row["age_from"])
+        )
+    }
+}
+
+/// A workflow's PR whose head is resolved once.
+struct PinKey: Hashable {
+    var provider: String
+    var repo: String
+    var pr: Int?
+    var workflowUID: String
+
+    init(row: Row) {
+        provider = row["provider"]
+        repo = row["repo"]
+        pr = row["pr"]
+        workflowUID = row["workflow_uid"]
+    }
+}

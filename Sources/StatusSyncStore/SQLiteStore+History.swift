@@ -1,0 +1,128 @@
+import Foundation
+import GRDB
+import StatusSyncCore
+
+/// Filters of `history` (CONTRACT §6).
+public struct HistoryFilter: Sendable {
+    public var repo: String?
+    /// A prefix of the sha (short hashes work).
+    public var sha: String?
+    public var context: String?
+    public var workflow: String?
+    public var namespace: String?
+    public var state: NeutralState?
+    public var delivery: DeliveryStatus?
+    public var since: Date?
+    public var limit: Int = 50
+
+    public init() {}
+}
+
+/// Filters of `calls`.
+public struct CallsFilter: Sendable {
+    public var workflow: String?
+    public var namespace: String?
+    public var rejectedOnly = false
+    public var since: Date?
+    public var limit: Int = 50
+
+    public init() {}
+}
+
+extension SQLiteStore {
+    public func history(_ filter: HistoryFilter) async throws -> [UpdateView] {
+        var clauses: [String] = []
+        var args: StatementArguments = []
+        if let v = filter.repo { clauses.append("repo = ?"); args += [v] }
+        if let v = filter.sha { clauses.append("sha LIKE ? ESCAPE '\\'"); args += [Self.likePrefix(v.lowercased())] }
+        if let v = filter.context { clauses.append("context = ?"); args += [v] }
+        if let v = filter.workflow { clauses.append("workflow_name = ?"); args += [v] }
+        if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
+        if let v = filter.state { clauses.append("state = ?"); args += [v.rawValue] }
+        if let v = filter.delivery { clauses.append("status = ?"); args += [v.rawValue] }
+        if let v = filter.since { clauses.append("created_at >= ?"); args += [Timestamp.ms(v)] }
+        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let arguments = args + [filter.limit]
+        return try await database.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(Self.updateView)
+        }
+    }
+
+    /// Updates still to be delivered, the next due first.
+    public func backlog(limit: Int = 1000) async throws -> [UpdateView] {
+        try await database.reader.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM updates WHERE status IN ('queued','delivering')
+                ORDER BY status = 'delivering' DESC, next_attempt_at, id LIMIT ?
+                """, arguments: [limit]).map(Self.updateView)
+        }
+    }
+
+    public func calls(_ filter: CallsFilter) async throws -> [CallView] {
+        var clauses: [String] = []
+        var args: StatementArguments = []
+        if let v = filter.workflow { clauses.append("workflow_name = ?"); args += [v] }
+        if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
+        if filter.rejectedOnly { clauses.append("error IS NOT NULL") }
+        if let v = filter.since { clauses.append("received_at >= ?"); args += [Timestamp.ms(v)] }
+        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let arguments = args + [filter.limit]
+        return try await database.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM calls \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(Self.callView)
+        }
+    }
+
+    /// One update with its calls and attempts; nil when there is no such id.
+    public func detail(id: Int64) async throws -> UpdateDetail? {
+        try await database.reader.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM updates WHERE id = ?", arguments: [id]) else { return nil }
+            let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE update_id = ? ORDER BY id", arguments: [id]).map(Self.callView)
+            let attempts = try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE update_id = ? ORDER BY id", arguments: [id]).map { r in
+                AttemptView(at: Timestamp.rfc3339(r["at"]), durationMs: r["duration_ms"], operation: r["operation"],
+                            httpStatus: r["http_status"], errorClass: r["error_class"], error: r["error"])
+            }
+            return UpdateDetail(update: Self.updateView(row), calls: calls, attempts: attempts)
+        }
+    }
+
+    static func updateView(_ row: Row) -> UpdateView {
+        UpdateView(
+            id: row["id"], createdAt: Timestamp.rfc3339(row["created_at"]), provider: row["provider"], repo: row["repo"],
+            sha: row["sha"], pr: row["pr"], ref: row["ref"], context: row["context"],
+            state: NeutralState(rawValue: row["state"]) ?? .pending, description: row["description"],
+            targetURL: row["target_url"], comment: row["comment"], wait: row["wait"],
+            workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: row["workflow_uid"]),
+            delivery: .init(
+                status: DeliveryStatus(rawValue: row["status"]) ?? .queued, attempts: row["attempts"], lastError: row["last_error"],
+                nextAttemptAt: (row["next_attempt_at"] as Int64?).map(Timestamp.rfc3339),
+                deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.rfc3339), linkedUpdateId: row["linked_id"]
+            )
+        )
+    }
+
+    static func callView(_ row: Row) -> CallView {
+        let body = (try? JSONValue.parse(Data((row["body"] as String).utf8))) ?? .null
+        let reply = (row["reply"] as String?).flatMap { try? JSONValue.parse(Data($0.utf8)) }
+        return CallView(
+            id: row["id"], receivedAt: Timestamp.rfc3339(row["received_at"]),
+            workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: row["workflow_uid"]),
+            template: row["template_name"], pluginKey: row["plugin_key"], key: row["key"], body: body, reply: reply,
+            error: row["error"], updateId: row["update_id"], repeats: row["repeats"], args: row["args"]
+        )
+    }
+
+    static func likePrefix(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+}
+
+extension SQLiteStore {
+    /// How many updates are still to be delivered (the `statussync_backlog` gauge).
+    public func backlogCount() async throws -> Int {
+        try await database.reader.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM updates WHERE status IN ('queued','delivering')") ?? 0
+        }
+    }
+}

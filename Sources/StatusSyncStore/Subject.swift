@@ -1,0 +1,36 @@
+import GRDB
+import StatusSyncCore
+
+/// The thing a status is about: (provider, repo, sha, context), or before a PR head is pinned,
+/// (provider, repo, pr, workflow uid, context). Dedup, order and supersede are decided per subject.
+struct Subject: Hashable, Sendable {
+    var provider: String
+    var repo: String
+    var context: String
+    var sha: String?
+    var pr: Int?
+    var workflowUID: String
+
+    /// SQL condition selecting the subject's rows, and its arguments.
+    var condition: (sql: String, arguments: StatementArguments) {
+        if let sha {
+            return ("provider = ? AND repo = ? AND sha = ? AND context = ?", [provider, repo, sha, context])
+        }
+        return ("provider = ? AND repo = ? AND sha IS NULL AND pr = ? AND workflow_uid = ? AND context = ?",
+                [provider, repo, pr, workflowUID, context])
+    }
+
+    init(provider: String, repo: String, context: String, sha: String?, pr: Int?, workflowUID: String) {
+        self.provider = provider
+        self.repo = repo
+        self.context = context
+        self.sha = sha
+        self.pr = sha == nil ? pr : nil
+        self.workflowUID = sha == nil ? workflowUID : ""
+    }
+
+    init(row: Row) {
+        self.init(provider: row["provider"], repo: row["repo"], context: row["context"], sha: row["sha"],
+                  pr: row["pr"], workflowUID: row["workflow_uid"])
+    }
+}

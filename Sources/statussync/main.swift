@@ -1,0 +1,3 @@
+import StatusSyncCLI
+
+await StatusSyncCommand.runFromCommandLine()
