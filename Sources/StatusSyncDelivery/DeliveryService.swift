@@ -32,16 +32,17 @@ public final class DeliveryService: Service, DeliveryTrigger {
 
     /// How often the loop looks at the queue when nothing wakes it (also catches requeues made
     /// by another process, such as `statussync retry`).
-    static let idlePoll: Duration = .seconds(1)
+    let idlePoll: Duration
 
     public init(store: any DeliveryStore, providers: [any StatusProvider], settings: DeliverySettings,
-                shutdownGrace: ConfigDuration = .seconds(10), logger: Logger,
+                shutdownGrace: ConfigDuration = .seconds(10), logger: Logger, idlePoll: Duration = .seconds(1),
                 now: @escaping @Sendable () -> Date = { Date() },
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.store = store
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.settings = settings
         self.shutdownGrace = shutdownGrace.duration
+        self.idlePoll = idlePoll
         self.logger = logger
         self.now = now
         self.random = random
@@ -74,7 +75,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
         await withDiscardingTaskGroup { group in
             while !isStopping && !Task.isCancelled {
                 let free = settings.concurrency - inFlight.withLock { $0 }
-                var nextWake = Self.idlePoll
+                var nextWake = idlePoll
                 do {
                     if free > 0 {
                         let jobs = try await store.claimDue(limit: free)
@@ -90,7 +91,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
                     }
                     if let due = try await store.nextDueAt() {
                         let untilDue = due.timeIntervalSince(now())
-                        if untilDue > 0 { nextWake = .milliseconds(min(Int64(untilDue * 1000) + 1, Self.idlePoll.milliseconds)) }
+                        if untilDue > 0 { nextWake = .milliseconds(min(Int64(untilDue * 1000) + 1, idlePoll.milliseconds)) }
                     }
                 } catch {
                     logger.error("delivery loop cannot read the store; retrying in 1s", metadata: ["error": "\(error)"])

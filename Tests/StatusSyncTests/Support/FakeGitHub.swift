@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StatusSyncCore
+import Synchronization
+
+/// A GitHub REST API on 127.0.0.1 that behaves like the real one where statussync depends on it
+/// (providers.md §2 and §11): bearer auth (401 "Bad credentials"), the required `state` enum and
+/// the official request schema, descriptions over 140 characters (422), 1000 statuses per
+/// sha+context (422), unknown repos (404) and SHAs (422), pull-request heads, and scripted
+/// failures on demand: 5xx, 429/403 rate limits with headers, slow answers, redirects.
+final class FakeGitHub: Sendable {
+    struct Status: Sendable, Equatable {
+        var repo: String
+        var sha: String
+        var state: String
+        var context: String
+        var description: String?
+        var targetURL: String?
+        var at: ContinuousClock.Instant
+        static func == (a: Status, b: Status) -> Bool {
+            a.repo == b.repo && a.sha == b.sha && a.state == b.state && a.context == b.context && a.description == b.description && a.targetURL == b.targetURL
+        }
+    }
+
+    struct Request: Sendable {
+        var method: String
+        var path: String
+        var authorization: String?
+        var body: String
+        var at: ContinuousClock.Instant
+    }
+
+    /// What to answer to the next status POST (scripted, in order; then `.created`).
+    enum Reply: Sendable {
+        case created
+        case error(Int, headers: [(String, String)] = [], body: String)
+        case slow(Duration, then: Box)
+        case redirect(String)
+
+        final class Box: Sendable {
+            let reply: Reply
+            init(_ reply: Reply) { self.reply = reply }
+        }
+
+        static func slow(_ d: Duration, _ then: Reply = .created) -> Reply { .slow(d, then: Box(then)) }
+        static func serverError(_ code: Int = 502) -> Reply { .error(code, body: "{\"message\":\"Server Error\"}") }
+    }
+
+    private struct State {
+        var statuses: [Status] = []
+        var requests: [Request] = []
+        var script: [Reply] = []
+        var defaultReply: Reply = .created
+        var pulls: [String: String] = [:]
+        var knownRepos: Set<String>? = nil
+        var knownSHAs: Set<String>? = nil
+        var schemaViolations: [String] = []
+        var inFlight: [String: Int] = [:]
+        var maxInFlightPerSubject = 0
+        var nextID = 1
+    }
+
+    let token: String
+    private let state = Mutex(State())
+    private let portBox = Mutex(0)
+    var port: Int { portBox.withLock { $0 } }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    init(token: String = "ghp_faketoken0123456789") {
+        self.token = token
+    }
+
+    // MARK: test controls
+
+    func enqueue(_ replies: Reply...) { state.withLock { $0.script.append(contentsOf: replies) } }
+    func setDefault(_ reply: Reply) { state.withLock { $0.defaultReply = reply } }
+    func setPull(_ repo: String, _ number: Int, head: String) { state.withLock { $0.pulls["\(repo)#\(number)"] = head } }
+    func setKnownRepos(_ repos: Set<String>) { state.withLock { $0.knownRepos = repos } }
+    func setKnownSHAs(_ shas: Set<String>) { state.withLock { $0.knownSHAs = shas } }
+
+    var statuses: [Status] { state.withLock { $0.statuses } }
+    var requests: [Request] { state.withLock { $0.requests } }
+    var schemaViolations: [String] { state.withLock { $0.schemaViolations } }
+    var maxInFlightPerSubject: Int { state.withLock { $0.maxInFlightPerSubject } }
+    func statuses(sha: String, context: String) -> [Status] { statuses.filter { $0.sha == sha && $0.context == context } }
+
+    // MARK: server
+
+    /// Runs the fake for the duration of `body`.
+    static func run<T: Sendable>(token: String = "ghp_faketoken0123456789", _ body: @Sendable (FakeGitHub) async throws -> T) async throws -> T {
+        let fake = FakeGitHub(token: token)
+        let router = Router()
+        fake.addRoutes(to: router, prefix: "")
+        fake.addRoutes(to: router, prefix: "/api/v3")
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "fake-github")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var it = ports.makeAsyncIterator()
+            let port = await it.next() ?? 0
+            fake.portBox.withLock { $0 = port }
+            do {
+                let result = try await body(fake)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                tasks.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    private func addRoutes(to router: Router<BasicRequestContext>, prefix: String) {
+        router.post("\(prefix)/repos/:owner/:repo/statuses/:sha") { request, context in
+            try await self.createStatus(request, context)
+        }
+        router.get("\(prefix)/repos/:owner/:repo/pulls/:number") { request, context in
+            try await self.getPull(request, context)
+        }
+    }
+
+    private func json(_ status: HTTPResponse.Status, _ body: String, headers: [(String, String)] = []) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        for (n, v) in headers { if let name = HTTPField.Name(n) { fields.append(HTTPField(name: name, value: v)) } }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    private var rateHeaders: [(String, String)] {
+        [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", "\(Int(Date().timeIntervalSince1970) + 3600)"), ("x-ratelimit-resource", "core")]
+    }
+
+    private func authorized(_ request: Hummingbird.Request) -> Bool {
+        let header = request.headers[.authorization] ?? ""
+        return header == "Bearer \(token)" || header == "token \(token)"
+    }
+
+    private func record(_ request: Hummingbird.Request, body: String) {
+        let entry = Request(method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization], body: body, at: .now)
+        state.withLock { $0.requests.append(entry) }
+    }
+
+    private func createStatus(_ request: Hummingbird.Request, _ context: BasicRequestContext) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        let text = String(buffer: buffer)
+        record(request, body: text)
+        guard authorized(request) else {
+            return json(.unauthorized, "{\"message\":\"Bad credentials\",\"documentation_url\":\"https://docs.github.com/rest\",\"status\":\"401\"}")
+        }
+        let owner = context.parameters.get("owner") ?? ""
+        let repoName = context.parameters.get("repo") ?? ""
+        let repo = "\(owner)/\(repoName)"
+        let sha = context.parameters.get("sha") ?? ""
+        let (known, shas) = state.withLock { ($0.knownRepos, $0.knownSHAs) }
+        if let known, !known.contains(repo) { return json(.notFound, "{\"message\":\"Not Found\",\"documentation_url\":\"https://docs.github.com/rest/commits/statuses#create-a-commit-status\",\"status\":\"404\"}") }
+
+        guard let body = try? JSONValue.parse(Data(buffer: buffer)) else {
+            return json(.badRequest, "{\"message\":\"Problems parsing JSON\"}")
+        }
+        if let violation = GitHubSchema.statusRequest.violation(body) {
+            state.withLock { $0.schemaViolations.append(violation) }
+            return json(.unprocessableContent, "{\"message\":\"Invalid request.\\n\\n\(violation)\",\"documentation_url\":\"https://docs.github.com/rest\",\"status\":\"422\"}")
+        }
+        let ctx = body["context"]?.stringValue ?? "default"
+        let subject = "\(repo)@\(sha)/\(ctx.lowercased())"
+        state.withLock { s in
+            s.inFlight[subject, default: 0] += 1
+            s.maxInFlightPerSubject = max(s.maxInFlightPerSubject, s.inFlight[subject]!)
+        }
+        defer { state.withLock { $0.inFlight[subject, default: 1] -= 1 } }
+
+        var reply = state.withLock { s -> Reply in s.script.isEmpty ? s.defaultReply : s.script.removeFirst() }
+        while case .slow(let d, let then) = reply {
+            try await Task.sleep(for: d)
+            reply = then.reply
+        }
+        switch reply {
+        case .error(let code, let headers, let text):
+            return json(.init(code: code), text, headers: headers)
+        case .redirect(let location):
+            return json(.movedPermanently, "{\"message\":\"Moved Permanently\"}", headers: [("Location", location)])
+        case .created, .slow:
+            break
+        }
+        if let shas, !shas.contains(sha) {
+            return json(.unprocessableContent, "{\"message\":\"No commit found for SHA: \(sha)\",\"documentation_url\":\"https://docs.github.com/rest\",\"status\":\"422\"}")
+        }
+        let description = body["description"]?.stringValue
+        if let description, description.unicodeScalars.count > 140 {
+            return json(.unprocessableContent, "{\"message\":\"Validation Failed\",\"errors\":[{\"resource\":\"Status\",\"code\":\"custom\",\"field\":\"description\",\"message\":\"description is too long (maximum is 140 characters)\"}],\"documentation_url\":\"https://docs.github.com/rest/commits/statuses#create-a-commit-status\",\"status\":\"422\"}")
+        }
+        let count = state.withLock { s in s.statuses.filter { $0.repo == repo && $0.sha == sha && $0.context.lowercased() == ctx.lowercased() }.count }
+        if count >= 1000 {
+            return json(.unprocessableContent, "{\"message\":\"Validation Failed\",\"errors\":[{\"resource\":\"Status\",\"code\":\"custom\",\"message\":\"This SHA and context has reached the maximum number of statuses.\"}],\"status\":\"422\"}")
+        }
+        let status = Status(repo: repo, sha: sha, state: body["state"]?.stringValue ?? "", context: ctx, description: description,
+                            targetURL: body["target_url"]?.stringValue, at: .now)
+        let id = state.withLock { s -> Int in
+            s.statuses.append(status)
+            s.nextID += 1
+            return s.nextID
+        }
+        var echo: [String: JSONValue] = [
+            "url": .string("\(baseURL)/repos/\(repo)/statuses/\(sha)"), "avatar_url": .null, "id": .number(Double(id)),
+            "node_id": .string("SC_\(id)"), "state": .string(status.state), "description": description.map(JSONValue.string) ?? .null,
+            "target_url": status.targetURL.map(JSONValue.string) ?? .null, "context": .string(ctx),
+            "created_at": .string("2026-11-26T00:00:00Z"), "updated_at": .string("2026-11-26T00:00:00Z"), "creator": .null,
+        ]
+        echo["state"] = .string(status.state)
+        return json(.created, JSONValue.object(echo).canonicalText, headers: rateHeaders + [("Location", "\(baseURL)/repos/\(repo)/statuses/\(sha)")])
+    }
+
+    private func getPull(_ request: Hummingbird.Request, _ context: BasicRequestContext) async throws -> Response {
+        record(request, body: "")
+        guard authorized(request) else { return json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+        let repo = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")"
+        let number = context.parameters.get("number") ?? ""
+        guard let head = state.withLock({ $0.pulls["\(repo)#\(number)"] }) else {
+            return json(.notFound, "{\"message\":\"Not Found\",\"documentation_url\":\"https://docs.github.com/rest/pulls/pulls#get-a-pull-request\",\"status\":\"404\"}")
+        }
+        return json(.ok, "{\"number\":\(number),\"state\":\"open\",\"head\":{\"sha\":\"\(head)\",\"ref\":\"feature\"},\"base\":{\"sha\":\"0000000000000000000000000000000000000000\",\"ref\":\"main\"}}", headers: rateHeaders)
+    }
+}
