@@ -12,7 +12,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try global.loadConfig()
-        let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, migrate: false)
+        let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, schema: .leave)
         let applied = try database.migrate()
         if applied.isEmpty {
             print("\(config.database): schema is current (version \(try database.schemaVersion()))")

@@ -22,9 +22,19 @@ public final class AppDatabase: Sendable {
         self.readOnlyQueue = readOnlyQueue
     }
 
+    /// What opening for writing does about the schema.
+    public enum SchemaPolicy: Sendable {
+        /// Apply pending migrations (serve).
+        case migrate
+        /// Refuse unless the schema is current (retry, prune).
+        case requireCurrent
+        /// Leave it alone (the migrate command reports what it applies itself).
+        case leave
+    }
+
     /// Opens (creating if needed) for writing: WAL, `synchronous=FULL` (asserted), busy timeout,
-    /// foreign keys. With `migrate`, applies pending migrations; otherwise the schema must be current.
-    public static func openForWriting(path: String, busyTimeout: Double = 5, migrate: Bool = true, logger: Logger? = nil) throws -> AppDatabase {
+    /// foreign keys, and the schema handled per `schema`.
+    public static func openForWriting(path: String, busyTimeout: Double = 5, schema: SchemaPolicy = .migrate, logger: Logger? = nil) throws -> AppDatabase {
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
             throw StoreError(.cannotOpen, "cannot create the database at \(path): the directory \(parent) does not exist; create it or set `database:` / --database to another path")
@@ -54,11 +64,14 @@ public final class AppDatabase: Sendable {
             throw StoreError(.durabilityNotGuaranteed, "refusing to start: SQLite journal_mode is \(journal) on \(path), not wal (is the file on a network file system?)")
         }
         let database = AppDatabase(path: path, pool: pool, readOnlyQueue: nil)
-        if migrate {
+        switch schema {
+        case .migrate:
             let applied = try database.migrate()
             for m in applied { logger?.info("applied migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"]) }
-        } else {
+        case .requireCurrent:
             try database.checkSchemaCurrent()
+        case .leave:
+            break
         }
         return database
     }

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The real `statussync` binary, run as a child process.
+final class ServeProcess: @unchecked Sendable {
+    let process: Process
+    let port: Int
+    let logURL: URL
+
+    private init(process: Process, port: Int, logURL: URL) {
+        self.process = process
+        self.port = port
+        self.logURL = logURL
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Starts `statussync serve --config <config>` and waits until /healthz answers.
+    static func start(config: String, port: Int, dir: TempDirectory, environment: [String: String] = [:], tag: String = "serve") async throws -> ServeProcess {
+        let logURL = dir.url.appending(path: "\(tag)-\(UUID().uuidString.prefix(6)).log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = TestPaths.binary
+        process.arguments = ["serve", "--config", config]
+        process.currentDirectoryURL = dir.url
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let handle = try FileHandle(forWritingTo: logURL)
+        process.standardError = handle
+        process.standardOutput = handle
+        try process.run()
+        let serve = ServeProcess(process: process, port: port, logURL: logURL)
+        // Short probes: AHC retries refused connections until the request's deadline.
+        let healthy = await eventually(timeout: .seconds(20), every: .milliseconds(10)) {
+            guard process.isRunning else { return true }
+            return await HTTP.get("\(serve.baseURL)/healthz", timeout: .milliseconds(200)) == 200
+        }
+        guard healthy, process.isRunning else {
+            throw TestFailure("serve did not become healthy:\n\(serve.log)")
+        }
+        return serve
+    }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
+    /// Runs a CLI subcommand to completion: exit status, stdout, stderr.
+    static func cli(_ arguments: [String], environment: [String: String] = [:], in dir: TempDirectory) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = TestPaths.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = dir.url
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A TCP port that was free a moment ago.
+    static func freePort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        let port = channel.localAddress?.port ?? 0
+        try channel.close().wait()
+        return port
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A small HTTP client for driving the server in tests.
+enum HTTP {
+    static let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                                   configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2), read: .seconds(10))))
+
+    /// One GET on a fresh client: AHC's pool backs off after refused connections, which would
+    /// delay every later request to a restarted server.
+    static func get(_ url: String, timeout: Duration = .seconds(2)) async -> Int? {
+        let fresh = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        var status: Int? = nil
+        if let response = try? await fresh.execute(request, timeout: .milliseconds(ms)) {
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            status = Int(response.status.code)
+        }
+        try? await fresh.shutdown()
+        return status
+    }
+
+    static func post(_ url: String, _ body: Data, headers: [(String, String)] = [("Content-Type", "application/json")], timeout: Int64 = 10,
+                     using client: HTTPClient = client) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (n, v) in headers { request.headers.add(name: n, value: v) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(timeout))
+        let buffer = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: buffer))
+    }
+}
