@@ -59,6 +59,13 @@ struct Serve: AsyncParsableCommand {
 
         let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, logger: logger)
         let store = SQLiteStore(database: database)
+        if config.source == AppConfig().source {
+            // Embedded defaults pick providers from the environment; skip kinds this build lacks.
+            for p in config.providers where !ProviderFactory.supportedKinds.contains(p.kind) {
+                logger.warning("ignoring \(p.kind.rawValue) from the environment: this build delivers to github only", metadata: ["provider": "\(p.name)"])
+            }
+            config.providers.removeAll { !ProviderFactory.supportedKinds.contains($0.kind) }
+        }
         let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration)
         let providers: [any StatusProvider]
         do {

@@ -78,8 +78,8 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 var nextWake = idlePoll
                 do {
                     if free > 0 {
-                        let jobs = try await store.claimDue(limit: free)
-                        for job in jobs {
+                        let batch = try await store.claimDue(limit: free)
+                        for job in batch.jobs {
                             inFlight.withLock { $0 += 1 }
                             group.addTask {
                                 await self.deliver(job)
@@ -87,11 +87,11 @@ public final class DeliveryService: Service, DeliveryTrigger {
                                 self.signal.signal()
                             }
                         }
-                        if !jobs.isEmpty { continue }
-                    }
-                    if let due = try await store.nextDueAt() {
-                        let untilDue = due.timeIntervalSince(now())
-                        if untilDue > 0 { nextWake = .milliseconds(min(Int64(untilDue * 1000) + 1, idlePoll.milliseconds)) }
+                        if !batch.jobs.isEmpty { continue }
+                        if let due = batch.nextDueAt {
+                            let ms = Int64(due.timeIntervalSince(now()) * 1000) + 1
+                            nextWake = .milliseconds(max(1, min(ms, idlePoll.milliseconds)))
+                        }
                     }
                 } catch {
                     logger.error("delivery loop cannot read the store; retrying in 1s", metadata: ["error": "\(error)"])

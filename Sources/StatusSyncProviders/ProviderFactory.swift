@@ -3,6 +3,9 @@ import StatusSyncCore
 
 /// Builds the configured providers, reading their tokens.
 public enum ProviderFactory {
+    /// The provider kinds this build can deliver to.
+    public static let supportedKinds: Set<ProviderKind> = [.github]
+
     public static func make(_ configs: [ProviderConfig], http: ProviderHTTPClient,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> [any StatusProvider] {
         var providers: [any StatusProvider] = []

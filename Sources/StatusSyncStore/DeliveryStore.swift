@@ -22,6 +22,15 @@ public struct DeliveryJob: Sendable, Equatable {
     public var ageFrom: Date
 }
 
+/// What a claim returns: the jobs now `delivering`, and when to look again. Updates due but held
+/// back because their subject is in flight are not in `nextDueAt`: the in-flight call's end wakes
+/// the loop.
+public struct ClaimBatch: Sendable {
+    public var jobs: [DeliveryJob]
+    /// The earliest `next_attempt_at` after the claim's clock reading (nil: nothing scheduled).
+    public var nextDueAt: Date?
+}
+
 /// One provider call as recorded in `attempts`.
 public struct AttemptRecord: Sendable, Equatable {
     public enum Operation: String, Sendable {
@@ -72,10 +81,9 @@ public enum PinResult: Sendable, Equatable {
 public protocol DeliveryStore: Sendable {
     /// Start-up: updates left `delivering` by a crash go back to the queue. Returns how many.
     func recoverInterrupted() async throws -> Int
-    /// Claims up to `limit` due updates, at most one per subject and none whose subject is in flight.
-    func claimDue(limit: Int) async throws -> [DeliveryJob]
-    /// When the earliest queued update is due (nil when the queue is empty).
-    func nextDueAt() async throws -> Date?
+    /// Claims up to `limit` due updates, at most one per subject and none whose subject is in
+    /// flight; also says when the next queued update not yet due will be.
+    func claimDue(limit: Int) async throws -> ClaimBatch
     /// The head already pinned for this workflow's PR, if any.
     func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> String?
     /// Pins a PR head for the job's workflow (recording the lookup attempt, if one was made) and

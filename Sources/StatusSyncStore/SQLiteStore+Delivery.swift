@@ -18,9 +18,11 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func claimDue(limit: Int) async throws -> [DeliveryJob] {
+    public func claimDue(limit: Int) async throws -> ClaimBatch {
         let at = Timestamp.ms(now())
         return try await database.writer.write { db in
+            let next = try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued' AND next_attempt_at > ?",
+                                          arguments: [at]).map(Timestamp.date)
             let inFlight = try Row.fetchAll(db, sql: "SELECT provider, repo, sha, pr, workflow_uid, context FROM updates WHERE status = 'delivering'")
             var busySubjects = Set(inFlight.map(Subject.init(row:)))
             var busyPins = Set(inFlight.filter { ($0["sha"] as String?) == nil }.map(PinKey.init(row:)))
@@ -38,23 +40,18 @@ extension SQLiteStore: DeliveryStore {
                 busySubjects.insert(subject)
                 chosen.append(row)
             }
-            guard !chosen.isEmpty else { return [] }
+            guard !chosen.isEmpty else { return ClaimBatch(jobs: [], nextDueAt: next) }
             let ids = chosen.map { $0["id"] as Int64 }
             try db.execute(sql: """
                 UPDATE updates SET status = 'delivering', attempts = attempts + 1, next_attempt_at = NULL
                 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids))
-            return chosen.map { row in
+            let jobs = chosen.map { row in
                 var job = Self.job(row)
                 job.attempts += 1
                 return job
             }
-        }
-    }
-
-    public func nextDueAt() async throws -> Date? {
-        try await database.reader.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued'").map(Timestamp.date)
+            return ClaimBatch(jobs: jobs, nextDueAt: next)
         }
     }
 

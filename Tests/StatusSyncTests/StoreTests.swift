@@ -99,7 +99,7 @@ struct StoreTests {
         #expect(c.outcome == .accepted(.queued))
 
         // After the current update failed, an identical one is sent again.
-        let jobs = try await store.claimDue(limit: 10)
+        let jobs = try await store.claimDue(limit: 10).jobs
         #expect(jobs.map(\.id) == [c.updateID!])
         try await store.finish(jobs[0], attempt: nil, decision: .giveUp(.failed, error: "422"))
         let d = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", description: "ok, again", extra: link), workflow: other, template: "t3"))
@@ -116,7 +116,7 @@ struct StoreTests {
         let o = try #require(try await store.detail(id: older.updateID!))
         #expect(o.update.delivery.status == .superseded)
         #expect(o.update.delivery.linkedUpdateId == newer.updateID)
-        let jobs = try await store.claimDue(limit: 10)
+        let jobs = try await store.claimDue(limit: 10).jobs
         #expect(jobs.map(\.id) == [newer.updateID!])
     }
 
@@ -125,22 +125,22 @@ struct StoreTests {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         let a = try await store.accept(CallFactory.call(CallFactory.status("Running")))
-        let claimed = try await store.claimDue(limit: 10)
+        let claimed = try await store.claimDue(limit: 10).jobs
         #expect(claimed.map(\.id) == [a.updateID!])
         let b = try await store.accept(CallFactory.call(CallFactory.status("Failed")))
         #expect(b.outcome == .accepted(.queued))
-        #expect(try await store.claimDue(limit: 10).isEmpty, "one call in flight per subject")
+        #expect(try await store.claimDue(limit: 10).jobs.isEmpty, "one call in flight per subject")
         let status = try await store.finish(claimed[0], attempt: nil, decision: .retry(at: Date(), countsAttempt: true, error: "502"))
         #expect(status == .superseded)
-        #expect(try await store.claimDue(limit: 10).map(\.id) == [b.updateID!])
+        #expect(try await store.claimDue(limit: 10).jobs.map(\.id) == [b.updateID!])
 
         // Success of an in-flight older one: delivered, and the newer is still sent after it.
         let c = try await store.accept(CallFactory.call(CallFactory.status("Running", context: "other")))
-        let cJob = try await store.claimDue(limit: 10)
+        let cJob = try await store.claimDue(limit: 10).jobs
         #expect(cJob.map(\.id) == [c.updateID!])
         let d = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "other")))
         #expect(try await store.finish(cJob[0], attempt: nil, decision: .delivered) == .delivered)
-        #expect(try await store.claimDue(limit: 10).map(\.id) == [d.updateID!])
+        #expect(try await store.claimDue(limit: 10).jobs.map(\.id) == [d.updateID!])
     }
 
     @Test("Stale: pending/running after the workflow's final state for the context is not sent")
@@ -176,12 +176,26 @@ struct StoreTests {
         #expect(try await store.history(HistoryFilter()).isEmpty)
     }
 
+    @Test("A claim reports when the next retry is due, so the loop sleeps exactly that long")
+    func nextDue() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        _ = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
+        let first = try await store.claimDue(limit: 5)
+        #expect(first.nextDueAt == nil)
+        let retryAt = Date().addingTimeInterval(30)
+        #expect(try await store.finish(first.jobs[0], attempt: nil, decision: .retry(at: retryAt, countsAttempt: true, error: "503")) == .queued)
+        let second = try await store.claimDue(limit: 5)
+        #expect(second.jobs.isEmpty)
+        #expect(abs((second.nextDueAt ?? .distantPast).timeIntervalSince(retryAt)) < 0.01)
+    }
+
     @Test("Crash recovery: updates left delivering are queued again with an interrupted attempt")
     func recovery() async throws {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         let a = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
-        let jobs = try await store.claimDue(limit: 1)
+        let jobs = try await store.claimDue(limit: 1).jobs
         #expect(jobs.count == 1)
         // Simulate the crash: reopen the file with a new store; the row is still delivering.
         let reopened = SQLiteStore(database: try AppDatabase.openForWriting(path: dir.path("statussync.sqlite")))
@@ -189,7 +203,7 @@ struct StoreTests {
         let detail = try #require(try await reopened.detail(id: a.updateID!))
         #expect(detail.update.delivery.status == .queued)
         #expect(detail.attempts.map(\.errorClass) == ["interrupted"])
-        #expect(try await reopened.claimDue(limit: 1).map(\.id) == [a.updateID!])
+        #expect(try await reopened.claimDue(limit: 1).jobs.map(\.id) == [a.updateID!])
     }
 
     @Test("PR updates: decided per workflow until pinned; later calls of the workflow use the pinned sha")
@@ -200,7 +214,7 @@ struct StoreTests {
         let head = "1111111111111111111111111111111111111111"
         let pr = try await store.accept(CallFactory.call(["repo": "my-org/app", "pr": "12", "state": "Running", "context": "ci/argo"], workflow: w1))
         #expect(pr.outcome == .accepted(.queued))
-        let claimed = try await store.claimDue(limit: 5)
+        let claimed = try await store.claimDue(limit: 5).jobs
         #expect(claimed.map(\.id) == [pr.updateID!])
         #expect(claimed[0].sha == nil)
         let result = try await store.pin(claimed[0], sha: head, attempt: nil)
@@ -223,12 +237,59 @@ struct StoreTests {
         let w0 = WorkflowRef(namespace: "ci", name: "w", uid: "uid-0")
         let w1 = WorkflowRef(namespace: "ci", name: "w", uid: "uid-1")
         _ = try await store.accept(CallFactory.call(CallFactory.status("Succeeded"), workflow: w0))
-        let first = try await store.claimDue(limit: 5)
+        let first = try await store.claimDue(limit: 5).jobs
         try await store.finish(first[0], attempt: nil, decision: .delivered)
         let pr = try await store.accept(CallFactory.call(["repo": "my-org/app", "pr": "5", "state": "Succeeded", "context": "ci/argo"], workflow: w1))
-        let claimed = try await store.claimDue(limit: 5)
+        let claimed = try await store.claimDue(limit: 5).jobs
         #expect(claimed.map(\.id) == [pr.updateID!])
         let result = try await store.pin(claimed[0], sha: CallFactory.sha, attempt: nil)
         #expect(result == .notSent(.duplicate))
+    }
+
+    @Test("Wait mode: Running + requeue until delivered, then Succeeded; Failed with the reason when given up; duplicates and stale answer at once")
+    func waitMode() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let call = CallFactory.call(CallFactory.status("Succeeded", extra: ["wait": "true"]))
+        let first = try await store.accept(call)
+        #expect(first.reply.phase == .running)
+        #expect(first.reply.requeue == "10s")
+        let polled = try await store.accept(call)
+        #expect(polled.outcome == .repeated)
+        #expect(polled.reply.phase == .running, "the agent's requeue poll sees the current state")
+        let jobs = try await store.claimDue(limit: 5).jobs
+        try await store.finish(jobs[0], attempt: nil, decision: .delivered)
+        let done = try await store.accept(call)
+        #expect(done.reply.phase == .succeeded)
+        #expect(done.reply.requeue == nil)
+        #expect(done.reply.parameters.last?.value == "delivered")
+
+        // Another workflow asking for the same status duplicates the delivered one: Succeeded at once.
+        let dup = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", extra: ["wait": "true"]), workflow: CallFactory.workflow, template: "again"))
+        #expect(dup.outcome == .accepted(.duplicate))
+        #expect(dup.reply.phase == .succeeded)
+
+        // Stale answers Succeeded at once.
+        let stale = try await store.accept(CallFactory.call(CallFactory.status("Running", extra: ["wait": "true"]), template: "late"))
+        #expect(stale.outcome == .accepted(.stale))
+        #expect(stale.reply.phase == .succeeded)
+
+        // Given up: Failed with the provider's reason, no requeue.
+        let failing = CallFactory.call(CallFactory.status("Failed", context: "other", extra: ["wait": "true"]))
+        _ = try await store.accept(failing)
+        let job = try await store.claimDue(limit: 5).jobs
+        try await store.finish(job[0], attempt: nil, decision: .giveUp(.failed, error: "No commit found for SHA: 6dcb09b"))
+        let failed = try await store.accept(failing)
+        #expect(failed.reply.phase == .failed)
+        #expect(failed.reply.requeue == nil)
+        #expect(failed.reply.message.contains("No commit found for SHA"))
+
+        // Superseded while waiting: Succeeded, naming the newer update.
+        let older = CallFactory.call(CallFactory.status("Pending", context: "third", extra: ["wait": "true"]))
+        _ = try await store.accept(older)
+        let newer = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "third")))
+        let replaced = try await store.accept(older)
+        #expect(replaced.reply.phase == .succeeded)
+        #expect(replaced.reply.message.contains("superseded by update \(newer.updateID!)"))
     }
 }

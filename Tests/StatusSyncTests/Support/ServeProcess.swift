@@ -100,6 +100,13 @@ enum HTTP {
         return status
     }
 
+    static func getText(_ url: String) async throws -> String {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let response = try await client.execute(request, timeout: .seconds(5))
+        return String(buffer: try await response.body.collect(upTo: 1 << 22))
+    }
+
     static func post(_ url: String, _ body: Data, headers: [(String, String)] = [("Content-Type", "application/json")], timeout: Int64 = 10,
                      using client: HTTPClient = client) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: url)
