@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNECTIONS="${2:-16}"
-command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -q wrk >/dev/null; }
+command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
 
 swift build -c release --product statussync >/dev/null
 BIN="$(swift build -c release --show-bin-path)/statussync"
