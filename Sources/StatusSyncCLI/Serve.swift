@@ -91,11 +91,12 @@ struct Serve: AsyncParsableCommand {
                 "auth": "\(authenticator == nil ? "none" : "agentTokenFile")",
             ])
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let retention = RetentionService(store: store, retention: config.retention, logger: logger)
+        let services = serveServices(deps, app: app, background: [retention])
+        var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
+        groupConfig.maximumGracefulShutdownDuration = .milliseconds(config.shutdownGrace.milliseconds + 5000)
+        let group = ServiceGroup(configuration: groupConfig)
         do {
             try await group.run()
         } catch {

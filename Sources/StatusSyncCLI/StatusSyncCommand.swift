@@ -15,7 +15,7 @@ public struct StatusSyncCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 runtime error, 64 usage error.
             """,
         version: StatusSyncVersion.current,
-        subcommands: [Serve.self, History.self, Calls.self, Show.self, Migrate.self]
+        subcommands: [Serve.self, History.self, Calls.self, Show.self, Backlog.self, Retry.self, Prune.self, Migrate.self, Check.self]
     )
 
     public init() {}

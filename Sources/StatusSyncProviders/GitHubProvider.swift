@@ -64,6 +64,15 @@ public struct GitHubProvider: StatusProvider {
         return (outcome, sha.lowercased())
     }
 
+    public func identify() async -> (CallOutcome, identity: String?) {
+        let started = now()
+        let clock = ContinuousClock.now
+        let result = await http.send(method: .GET, url: "\(baseURL)/user", headers: headers, body: nil)
+        let outcome = self.outcome(result, started: started, elapsed: ContinuousClock.now - clock, notFound: "\(baseURL)/user not found: is baseURL the API root (https://api.github.com or https://HOST/api/v3)?")
+        guard outcome.errorClass == .ok, case .success(let response) = result else { return (outcome, nil) }
+        return (outcome, (try? JSONValue.parse(response.body))?["login"]?.stringValue ?? "(unknown login)")
+    }
+
     func outcome(_ result: Result<ProviderHTTPClient.Response, ProviderHTTPClient.Failure>, started: Date, elapsed: Duration, notFound: String) -> CallOutcome {
         switch result {
         case .failure(.transport(let message)):

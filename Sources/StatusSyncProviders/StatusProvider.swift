@@ -69,4 +69,6 @@ public protocol StatusProvider: Sendable {
     func postStatus(_ status: StatusDelivery) async -> CallOutcome
     /// Looks up a pull request's head commit. The sha is set only when the outcome is `.ok`.
     func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?)
+    /// Calls the provider's authenticated-identity endpoint (`statussync check`): who the token is.
+    func identify() async -> (CallOutcome, identity: String?)
 }

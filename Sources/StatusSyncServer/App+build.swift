@@ -49,17 +49,29 @@ public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> R
     return router
 }
 
-/// The `serve` application: the HTTP server plus the delivery loop in one service group.
+/// The HTTP server of `serve`. The delivery loop and the other background services run beside
+/// it in one service group (see `serveServices`).
 public func buildApplication<Store: CallStore>(
     _ deps: ServeDependencies<Store>,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    var app = Application(
+    Application(
         router: buildRouter(deps),
         configuration: .init(address: .hostname(deps.config.listen.host, port: deps.config.listen.port), serverName: "statussync"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: deps.logger
     )
-    if let delivery = deps.delivery { app.addServices(delivery) }
-    return app
+}
+
+/// The services of `serve`, in start order. Graceful shutdown runs in reverse: the drain gate
+/// first (new calls get 503), then the delivery loop (in-flight calls get shutdownGrace), then the
+/// background jobs, and the HTTP server last.
+public func serveServices<Store: CallStore>(
+    _ deps: ServeDependencies<Store>, app: some ApplicationProtocol, background: [any Service]
+) -> [any Service] {
+    var services: [any Service] = [app]
+    services.append(contentsOf: background)
+    if let delivery = deps.delivery { services.append(delivery) }
+    services.append(DrainGate(state: deps.state, logger: deps.logger))
+    return services
 }

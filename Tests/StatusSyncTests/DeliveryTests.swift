@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import ServiceLifecycle
 import Testing
@@ -121,29 +122,121 @@ struct DeliveryTests {
         }
     }
 
-    @Test("429 with Retry-After: no call reaches the provider before the wait is over, and the wait is not an attempt")
+    @Test("429 with Retry-After: 3: no call reaches the provider before the wait is over, and the wait is not an attempt")
     func rateLimitWait() async throws {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         try await FakeGitHub.run { fake in
-            fake.enqueue(.error(429, headers: [("Retry-After", "2")], body: "{\"message\":\"too many\"}"))
+            fake.enqueue(.error(429, headers: [("Retry-After", "3")], body: "{\"message\":\"too many\"}"))
             try await Self.withDelivery(store, fake, settings: Self.settings(maxAttempts: 1)) { delivery in
                 let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
                 delivery.wake()
-                #expect(try await eventually { fake.requests.count >= 1 })
-                // Another context of the same provider is paused too.
+                #expect(try await eventually { try await store.detail(id: r.updateID!)?.attempts.count == 1 })
+                // Another context of the same provider, accepted after the 429 was seen, is paused too.
                 let other = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "other")))
                 delivery.wake()
                 #expect(try await eventually(timeout: .seconds(8)) { try await Self.status(store, r.updateID) == .delivered })
                 #expect(try await eventually { try await Self.status(store, other.updateID) == .delivered })
                 let requests = fake.requests
-                let gap = requests[1].at - requests[0].at
-                #expect(gap >= .milliseconds(1950), "second call came \(gap) after the 429")
                 #expect(requests.count == 3)
+                for later in requests.dropFirst() {
+                    #expect(later.at - requests[0].at >= .milliseconds(2950), "a call came \(later.at - requests[0].at) after the 429")
+                }
                 let detail = try #require(try await store.detail(id: r.updateID!))
                 #expect(detail.attempts.map(\.errorClass) == ["rate-limited", "ok"])
                 #expect(detail.update.delivery.attempts == 1, "the rate-limited call does not use up maxAttempts (1)")
             }
+        }
+    }
+
+    @Test("GitHub 403 with x-ratelimit-remaining 0: the provider waits until the reset time")
+    func primaryLimitReset() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            let reset = Int(Date().timeIntervalSince1970) + 2
+            fake.enqueue(.error(403, headers: [("x-ratelimit-limit", "5000"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "\(reset)")],
+                                body: "{\"message\":\"API rate limit exceeded for user ID 1.\"}"))
+            try await Self.withDelivery(store, fake) { delivery in
+                let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
+                delivery.wake()
+                #expect(try await eventually(timeout: .seconds(10)) { try await Self.status(store, r.updateID) == .delivered })
+                let second = try #require(fake.requests.last)
+                let resetInstant = Date(timeIntervalSince1970: Double(reset))
+                #expect(Date().timeIntervalSince(resetInstant) >= 0, "delivered only after the reset time")
+                #expect(fake.requests.count == 2)
+                _ = second
+                #expect(try await store.detail(id: r.updateID!)?.attempts.map(\.errorClass) == ["rate-limited", "ok"])
+            }
+        }
+    }
+
+    @Test("Pacing: a burst beyond the bucket waits for refills")
+    func pacing() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            try await Self.withDelivery(store, fake, pacing: Pacing(burst: 2, perMinute: 120)) { delivery in
+                let start = ContinuousClock.now
+                for i in 0..<4 {
+                    _ = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "ctx-\(i)")))
+                }
+                delivery.wake()
+                #expect(try await eventually(timeout: .seconds(10)) { fake.statuses.count == 4 })
+                let times = fake.requests.map(\.at).sorted()
+                // The bucket holds at most 2 tokens and refills 1 per 500 ms, so from any moment on,
+                // the third call can start 0.5 s later at the earliest and the fourth 1 s later.
+                #expect(times[2] - start >= .milliseconds(490), "third call after \(times[2] - start)")
+                #expect(times[3] - start >= .milliseconds(990), "fourth call after \(times[3] - start)")
+            }
+        }
+    }
+
+    @Test("maxAge: a transient failure past the age limit makes the update dead")
+    func deadAfterMaxAge() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            fake.setDefault(.serverError(503))
+            try await Self.withDelivery(store, fake, settings: Self.settings(maxAttempts: 1000, maxAge: ConfigDuration(milliseconds: 400))) { delivery in
+                let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
+                delivery.wake()
+                #expect(try await eventually { try await Self.status(store, r.updateID) == .dead })
+                let detail = try #require(try await store.detail(id: r.updateID!))
+                #expect(detail.update.delivery.lastError?.contains("maxAge 400ms") == true)
+                #expect(detail.attempts.count >= 1 && detail.attempts.count < 1000, "dead by age, not by attempts")
+            }
+        }
+    }
+
+    @Test("A provider message that echoes the token is redacted in the store and the logs")
+    func tokenNeverStoredOrLogged() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            fake.enqueue(.error(422, body: "{\"message\":\"bad token \(fake.token) for this repo\"}"))
+            let logs = InMemoryLogHandler()
+            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let provider = GitHubProvider(name: "github", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
+            var logger = Logger(label: "capture", factory: { _ in logs })
+            logger.logLevel = .trace
+            let service = DeliveryService(store: store, providers: [provider], settings: Self.settings(), logger: logger, idlePoll: .milliseconds(50))
+            let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
+                #expect(try await eventually { try await Self.status(store, r.updateID) == .failed })
+                let detail = try #require(try await store.detail(id: r.updateID!))
+                #expect(detail.update.delivery.lastError == "bad token [redacted] for this repo")
+                #expect(detail.attempts.allSatisfy { $0.error?.contains(fake.token) != true })
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            try await http.shutdown()
+            let text = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
+            #expect(!text.isEmpty)
+            #expect(!text.contains(fake.token))
+            #expect(text.contains("update finished without delivery"))
         }
     }
 

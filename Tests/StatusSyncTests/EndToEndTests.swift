@@ -81,7 +81,7 @@ struct EndToEndTests {
                         }
                     }
                     try await Task.sleep(for: .milliseconds(800))
-                    serve.kill(SIGKILL)
+                    await serve.kill(SIGKILL)
                     try await Task.sleep(for: .milliseconds(100))
                     load.stop.store(true, ordering: .relaxed)
                     try await workers.waitForAll()
@@ -119,7 +119,7 @@ struct EndToEndTests {
             let integrity = try await store.database.reader.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
             #expect(integrity == "ok")
             #expect(fake.schemaViolations.isEmpty)
-            serve.kill(SIGTERM)
+            await serve.kill(SIGTERM)
             #expect(serve.process.terminationStatus == 0, "SIGTERM exits 0:\n\(serve.log.suffix(2000))")
         }
     }
@@ -131,7 +131,7 @@ struct EndToEndTests {
             let port = try ServeProcess.freePort()
             let config = try Self.writeConfig(dir, port: port, fake: fake)
             let serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: ["E2E_GITHUB_TOKEN": fake.token])
-            defer { serve.kill(SIGTERM) }
+            defer { kill(serve.process.processIdentifier, SIGTERM) }
             let url = "\(serve.baseURL)/api/v1/template.execute"
             let (_, reply) = try await HTTP.post(url, CallFactory.argsJSON(["repo": "my-org/app", "sha": CallFactory.sha, "state": "Succeeded", "context": "cli"]))
             let id = try #require(Self.updateID(reply))
@@ -140,7 +140,7 @@ struct EndToEndTests {
             #expect(try await eventually { fake.statuses.count == 1 })
             let db = ["--database", dir.path("statussync.sqlite")]
 
-            let history = try ServeProcess.cli(["history", "--json"] + db, in: dir)
+            let history = try await ServeProcess.cli(["history", "--json"] + db, in: dir)
             #expect(history.status == 0, "\(history.err)")
             let rows = try JSONValue.parse(Data(history.out.utf8))
             guard case .array(let updates) = rows, let u = updates.first?.objectValue else { Issue.record("history --json: \(history.out)"); return }
@@ -153,13 +153,13 @@ struct EndToEndTests {
             #expect(u["delivery"]?["attempts"] == .number(1))
             #expect(u["createdAt"]?.stringValue?.hasSuffix("Z") == true)
 
-            let table = try ServeProcess.cli(["history", "--repo", "my-org/app", "--delivery", "delivered"] + db, in: dir)
+            let table = try await ServeProcess.cli(["history", "--repo", "my-org/app", "--delivery", "delivered"] + db, in: dir)
             #expect(table.status == 0)
             #expect(table.out.contains("DELIVERY") && table.out.contains("delivered") && table.out.contains("cli"))
-            let filtered = try ServeProcess.cli(["history", "--json", "--state", "failure"] + db, in: dir)
+            let filtered = try await ServeProcess.cli(["history", "--json", "--state", "failure"] + db, in: dir)
             #expect(try JSONValue.parse(Data(filtered.out.utf8)) == .array([]))
 
-            let calls = try ServeProcess.cli(["calls", "--json", "--rejected"] + db, in: dir)
+            let calls = try await ServeProcess.cli(["calls", "--json", "--rejected"] + db, in: dir)
             #expect(calls.status == 0)
             guard case .array(let callRows) = try JSONValue.parse(Data(calls.out.utf8)), let c = callRows.first?.objectValue else { Issue.record("calls: \(calls.out)"); return }
             #expect(callRows.count == 1)
@@ -168,7 +168,7 @@ struct EndToEndTests {
             #expect(Set(c.keys).isSuperset(of: ["id", "receivedAt", "workflow", "template", "pluginKey", "key", "body", "error", "updateId"]))
             #expect(c["body"]?["repo"] == .string("my-org/app"))
 
-            let show = try ServeProcess.cli(["show", String(id), "--json"] + db, in: dir)
+            let show = try await ServeProcess.cli(["show", String(id), "--json"] + db, in: dir)
             #expect(show.status == 0)
             let detail = try JSONValue.parse(Data(show.out.utf8))
             #expect(detail["id"] == .number(Double(id)))
@@ -177,17 +177,17 @@ struct EndToEndTests {
             #expect(showCalls.first?["reply"]?["node"]?["phase"] == .string("Succeeded"))
             #expect(attempts.first?.objectValue?.keys.sorted() == ["at", "durationMs", "error", "errorClass", "httpStatus", "operation"])
             #expect(attempts.first?["httpStatus"] == .number(201))
-            let text = try ServeProcess.cli(["show", String(id)] + db, in: dir)
+            let text = try await ServeProcess.cli(["show", String(id)] + db, in: dir)
             #expect(text.out.contains("attempts (1)") && text.out.contains("HTTP 201"))
 
-            let unknown = try ServeProcess.cli(["show", "999999"] + db, in: dir)
+            let unknown = try await ServeProcess.cli(["show", "999999"] + db, in: dir)
             #expect(unknown.status == 1)
             #expect(unknown.err.contains("no update with id 999999"))
-            let usage = try ServeProcess.cli(["history", "--bogus"] + db, in: dir)
+            let usage = try await ServeProcess.cli(["history", "--bogus"] + db, in: dir)
             #expect(usage.status == 64)
-            let badValue = try ServeProcess.cli(["history", "--since", "yesterday"] + db, in: dir)
+            let badValue = try await ServeProcess.cli(["history", "--since", "yesterday"] + db, in: dir)
             #expect(badValue.status == 64)
-            let missing = try ServeProcess.cli(["history", "--database", dir.path("nope.sqlite")], in: dir)
+            let missing = try await ServeProcess.cli(["history", "--database", dir.path("nope.sqlite")], in: dir)
             #expect(missing.status == 1)
             #expect(missing.err.contains("no database at"))
             #expect(!FileManager.default.fileExists(atPath: dir.path("nope.sqlite")), "read commands never create a database")
@@ -206,7 +206,7 @@ struct EndToEndTests {
             }
             #expect(!serve.log.contains(fake.token))
             #expect(!history.out.contains(fake.token) && !show.out.contains(fake.token) && !calls.out.contains(fake.token))
-            let help = try ServeProcess.cli(["history", "--help"], in: dir)
+            let help = try await ServeProcess.cli(["history", "--help"], in: dir)
             #expect(help.status == 0 && help.out.contains("--delivery"))
         }
     }
@@ -214,20 +214,20 @@ struct EndToEndTests {
     @Test("serve refuses a non-loopback address without auth; migrate creates and reports the schema")
     func startupChecks() async throws {
         let dir = try TempDirectory()
-        let open = try ServeProcess.cli(["serve", "--listen", "0.0.0.0:0", "--database", dir.path("x.sqlite")], in: dir)
+        let open = try await ServeProcess.cli(["serve", "--listen", "0.0.0.0:0", "--database", dir.path("x.sqlite")], in: dir)
         #expect(open.status == 1)
         #expect(open.err.contains("refusing to listen on 0.0.0.0:0 without auth"))
-        let badDir = try ServeProcess.cli(["serve", "--database", dir.path("missing-dir/x.sqlite")], in: dir)
+        let badDir = try await ServeProcess.cli(["serve", "--database", dir.path("missing-dir/x.sqlite")], in: dir)
         #expect(badDir.status == 1)
         #expect(badDir.err.contains("does not exist"))
         try "retension: 30d\n".write(toFile: dir.path("bad.yaml"), atomically: true, encoding: .utf8)
-        let badConfig = try ServeProcess.cli(["serve", "--config", dir.path("bad.yaml")], in: dir)
+        let badConfig = try await ServeProcess.cli(["serve", "--config", dir.path("bad.yaml")], in: dir)
         #expect(badConfig.status == 1)
         #expect(badConfig.err.contains("unknown key retension"))
-        let migrate = try ServeProcess.cli(["migrate", "--database", dir.path("m.sqlite")], in: dir)
+        let migrate = try await ServeProcess.cli(["migrate", "--database", dir.path("m.sqlite")], in: dir)
         #expect(migrate.status == 0)
         #expect(migrate.out.contains("applied 0001_initial"))
-        let again = try ServeProcess.cli(["migrate", "--database", dir.path("m.sqlite")], in: dir)
+        let again = try await ServeProcess.cli(["migrate", "--database", dir.path("m.sqlite")], in: dir)
         #expect(again.out.contains("schema is current"))
     }
 
@@ -239,7 +239,7 @@ struct EndToEndTests {
             let port = try ServeProcess.freePort()
             let config = try Self.writeConfig(dir, port: port, fake: fake, extra: "agentTokenFile: \(dir.path("token"))\npluginKeys: [statussync, statusReporter]")
             let serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: ["E2E_GITHUB_TOKEN": fake.token])
-            defer { serve.kill(SIGTERM) }
+            defer { kill(serve.process.processIdentifier, SIGTERM) }
             let url = "\(serve.baseURL)/api/v1/template.execute"
             let wire = try TestPaths.argoFixture("05-wire-compact-html-escaped.request.json")
             let agentHeaders = [("Content-Type", "application/json"), ("Authorization", "Bearer k7v2xq9dz5m4tbn8hw6rc2lfs7pgj4x9"),

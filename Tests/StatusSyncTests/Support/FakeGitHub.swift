@@ -80,7 +80,7 @@ final class FakeGitHub: Sendable {
     func setDefault(_ reply: Reply) { state.withLock { $0.defaultReply = reply } }
     func setPull(_ repo: String, _ number: Int, head: String) { state.withLock { $0.pulls["\(repo)#\(number)"] = head } }
     func setKnownRepos(_ repos: Set<String>) { state.withLock { $0.knownRepos = repos } }
-    func setKnownSHAs(_ shas: Set<String>) { state.withLock { $0.knownSHAs = shas } }
+    func setKnownSHAs(_ shas: Set<String>?) { state.withLock { $0.knownSHAs = shas } }
 
     var statuses: [Status] { state.withLock { $0.statuses } }
     var requests: [Request] { state.withLock { $0.requests } }
@@ -126,6 +126,19 @@ final class FakeGitHub: Sendable {
         }
         router.get("\(prefix)/repos/:owner/:repo/pulls/:number") { request, context in
             try await self.getPull(request, context)
+        }
+        router.get("\(prefix)/followed") { request, _ in
+            self.record(request, body: "")
+            return self.json(.ok, "{}")
+        }
+        router.post("\(prefix)/followed") { request, _ in
+            self.record(request, body: "")
+            return self.json(.ok, "{}")
+        }
+        router.get("\(prefix)/user") { request, _ in
+            self.record(request, body: "")
+            guard self.authorized(request) else { return self.json(.unauthorized, "{\"message\":\"Bad credentials\",\"status\":\"401\"}") }
+            return self.json(.ok, "{\"login\":\"statussync-bot\",\"id\":1,\"type\":\"User\"}", headers: self.rateHeaders)
         }
     }
 

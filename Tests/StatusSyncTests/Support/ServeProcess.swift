@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The real `statussync` binary, run as a child process.
 final class ServeProcess: @unchecked Sendable {
@@ -43,13 +44,20 @@ final class ServeProcess: @unchecked Sendable {
         return serve
     }
 
-    func kill(_ signal: Int32 = SIGKILL) {
+    /// Sends `signal` and waits for the process to exit without blocking a cooperative thread
+    /// (the fake provider serving the process runs on the same thread pool).
+    func kill(_ signal: Int32 = SIGKILL) async {
         Foundation.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        await waitForExit()
     }
 
-    /// Runs a CLI subcommand to completion: exit status, stdout, stderr.
-    static func cli(_ arguments: [String], environment: [String: String] = [:], in dir: TempDirectory) throws -> (status: Int32, out: String, err: String) {
+    func waitForExit() async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Runs a CLI subcommand to completion: exit status, stdout, stderr. The blocking reads run
+    /// off the cooperative pool.
+    static func cli(_ arguments: [String], environment: [String: String] = [:], in dir: TempDirectory) async throws -> (status: Int32, out: String, err: String) {
         let process = Process()
         process.executableURL = TestPaths.binary
         process.arguments = arguments
@@ -59,10 +67,21 @@ final class ServeProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let errData = Mutex(Data())
+                let group = DispatchGroup()
+                DispatchQueue.global().async(group: group) {
+                    let data = err.fileHandleForReading.readDataToEndOfFile()
+                    errData.withLock { $0 = data }
+                }
+                let outData = out.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                let errText = errData.withLock { String(decoding: $0, as: UTF8.self) }
+                continuation.resume(returning: (process.terminationStatus, String(decoding: outData, as: UTF8.self), errText))
+            }
+        }
     }
 
     /// A TCP port that was free a moment ago.

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import StatusSyncCore
+import StatusSyncProviders
+import StatusSyncStore
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the setup: config, token files, each provider's authentication, and the database.",
+        discussion: "Prints one line per check. Exit status 0 only when every check passes, else 1."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        var failures = 0
+        func report(_ ok: Bool, _ text: String) {
+            if !ok { failures += 1 }
+            print("\(ok ? "ok  " : "FAIL")  \(text)")
+        }
+
+        let config: AppConfig
+        do {
+            config = try global.loadConfig()
+            report(true, "config: \(config.source)")
+        } catch {
+            report(false, "config: \(error)")
+            throw ExitCode(1)
+        }
+        if !config.listen.isLoopback && config.agentTokenFile == nil && config.tenants.isEmpty {
+            report(false, "listen \(config.listen): not loopback, so agentTokenFile (or tenants) is required")
+        }
+        if let path = config.agentTokenFile {
+            do {
+                _ = try SecretFile.read(path, what: "agentTokenFile")
+                report(true, "agentTokenFile \(path): readable")
+            } catch {
+                report(false, error.message)
+            }
+        }
+        if config.providers.isEmpty {
+            report(false, "providers: none configured; add one under providers: (or set GITHUB_TOKEN)")
+        }
+        let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration)
+        for provider in config.providers {
+            let label = "provider \(provider.name) (\(provider.kind.rawValue), \(provider.baseURL))"
+            guard ProviderFactory.supportedKinds.contains(provider.kind) else {
+                report(false, "\(label): kind \(provider.kind.rawValue) is not supported by this build")
+                continue
+            }
+            do {
+                let made = try ProviderFactory.make([provider], http: http)
+                let (outcome, identity) = await made[0].identify()
+                if outcome.errorClass == .ok {
+                    report(true, "\(label): token accepted, authenticated as \(identity ?? "?")")
+                } else {
+                    let status = outcome.httpStatus.map { "HTTP \($0)" } ?? "no response"
+                    report(false, "\(label): \(status): \(outcome.message ?? "")")
+                }
+            } catch {
+                report(false, "\(label): \(error)")
+            }
+        }
+        try? await http.shutdown()
+        checkDatabase(config, report: report)
+        if failures > 0 {
+            print("\(failures) check\(failures == 1 ? "" : "s") failed")
+            throw ExitCode(1)
+        }
+        print("all checks passed")
+    }
+
+    private func checkDatabase(_ config: AppConfig, report: (Bool, String) -> Void) {
+        let path = config.database
+        guard FileManager.default.fileExists(atPath: path) else {
+            let parent = (path as NSString).deletingLastPathComponent
+            let dir = parent.isEmpty ? "." : parent
+            report(FileManager.default.isWritableFile(atPath: dir),
+                   "database \(path): does not exist yet; serve creates it in \(dir)\(FileManager.default.isWritableFile(atPath: dir) ? "" : ", which is not writable")")
+            return
+        }
+        do {
+            let database = try AppDatabase.openForWriting(path: path, busyTimeout: config.busyTimeout.seconds, schema: .requireCurrent)
+            report(true, "database \(path): writable, WAL, synchronous=FULL, schema version \(try database.schemaVersion())")
+        } catch {
+            report(false, "database \(path): \(error)")
+        }
+    }
+}
