@@ -12,13 +12,10 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Parses UTF-8 JSON text. Throws `JSONValueError` with a readable reason.
     public static func parse(_ data: Data) throws(JSONValueError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch let error as DecodingError {
-            throw JSONValueError(reason: error.readableReason)
-        } catch {
-            throw JSONValueError(reason: String(describing: error))
+        let result: Result<JSONValue, JSONValueError> = data.withUnsafeBytes { raw in
+            Result { () throws(JSONValueError) in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
         }
+        return try result.get()
     }
 
     public subscript(key: String) -> JSONValue? {
@@ -115,21 +112,4 @@ struct AnyCodingKey: CodingKey {
     init(_ string: String) { self.stringValue = string }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { return nil }
-}
-
-extension DecodingError {
-    /// One line that says where the JSON went wrong, without Swift type names.
-    var readableReason: String {
-        switch self {
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        case .keyNotFound(let key, _):
-            return "missing field \(key.stringValue)"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return context.debugDescription
-        @unknown default:
-            return "not valid JSON"
-        }
-    }
 }

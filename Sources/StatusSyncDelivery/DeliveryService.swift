@@ -231,6 +231,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
     private func updateCounter(_ status: DeliveryStatus) {
         Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)]).increment()
     }
+
 }
 
 extension FinishDecision {

@@ -6,6 +6,7 @@ import NIOCore
 import StatusSyncCore
 import StatusSyncDelivery
 import StatusSyncStore
+import Synchronization
 
 /// `POST /api/v1/template.execute` (CONTRACT §2). Order of checks: bearer token (403, nothing
 /// recorded), ExecuteTemplateArgs shape (400, nothing recorded), plugin key (`{}` for others),
@@ -67,8 +68,6 @@ public struct PluginController<Store: CallStore>: Sendable {
             return JSONResponse.make(.ok, "{}")
         }
 
-        var log = logger
-        log[metadataKey: "workflow"] = "\(args.workflow.namespace)/\(args.workflow.name)"
         let explicitKey = body["key"]?.stringValue.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         let call = IncomingCall(
             receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: key,
@@ -80,26 +79,58 @@ public struct PluginController<Store: CallStore>: Sendable {
             result = try await store.accept(call)
         } catch {
             count("unavailable")
-            log.error("cannot commit a plugin call; answering 503 so the agent retries", metadata: ["error": "\(error)"])
+            logger.error("cannot commit a plugin call; answering 503 so the agent retries", metadata: [
+                "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "error": "\(error)",
+            ])
             return JSONResponse.error(.serviceUnavailable, "statussync cannot commit the call right now (\(String(describing: error).excerpt(160))); the agent should retry")
         }
         if result.queuedWork { trigger?.wake() }
         switch result.outcome {
         case .accepted(let status):
             count(status == .queued ? "accepted" : status.rawValue)
-            Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)]).increment()
-            log.info("accepted plugin call", metadata: ["update": "\(result.updateID ?? 0)", "delivery": "\(status.rawValue)"])
+            CallMetrics.updates(status).increment()
+            logger.info("accepted plugin call", metadata: [
+                "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "update": "\(result.updateID ?? 0)", "delivery": "\(status.rawValue)",
+            ])
         case .repeated:
             count("repeated")
-            log.debug("repeated plugin call answered from its record", metadata: ["call": "\(result.callID)"])
+            logger.debug("repeated plugin call answered from its record", metadata: [
+                "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "call": "\(result.callID)",
+            ])
         case .rejected:
             count("rejected")
-            log.notice("rejected plugin call", metadata: ["call": "\(result.callID)", "reason": "\(result.reply.message.excerpt(300))"])
+            logger.notice("rejected plugin call", metadata: [
+                "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "call": "\(result.callID)", "reason": "\(result.reply.message.excerpt(300))",
+            ])
         }
         return JSONResponse.make(.ok, result.reply.jsonText)
     }
 
     private func count(_ outcome: String) {
-        Counter(label: "statussync_calls_total", dimensions: [("outcome", outcome)]).increment()
+        CallMetrics.calls(outcome).increment()
+    }
+}
+
+/// The endpoint's counters, made once per label value instead of once per call.
+enum CallMetrics {
+    private static let callCounters = Mutex<[String: Counter]>([:])
+    private static let updateCounters = Mutex<[DeliveryStatus: Counter]>([:])
+
+    static func calls(_ outcome: String) -> Counter {
+        callCounters.withLock { cache in
+            if let c = cache[outcome] { return c }
+            let c = Counter(label: "statussync_calls_total", dimensions: [("outcome", outcome)])
+            cache[outcome] = c
+            return c
+        }
+    }
+
+    static func updates(_ status: DeliveryStatus) -> Counter {
+        updateCounters.withLock { cache in
+            if let c = cache[status] { return c }
+            let c = Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)])
+            cache[status] = c
+            return c
+        }
     }
 }

@@ -3,12 +3,12 @@ import GRDB
 import StatusSyncCore
 
 extension SQLiteStore {
-    /// Records a call and decides its update in one transaction: idempotent replay, key reuse,
-    /// stale, duplicate, or queued (superseding older queued updates of the same subject).
+    /// Records a call and decides its update atomically: idempotent replay, key reuse, stale,
+    /// duplicate, or queued (superseding older queued updates of the same subject). Concurrent
+    /// calls share one transaction (group commit); the result returns after that commit.
     public func accept(_ call: IncomingCall) async throws -> AcceptResult {
-        try await database.writer.write { db in
-            try Self.accept(call, in: db)
-        }
+        guard let acceptor else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
+        return try await acceptor.submit(call)
     }
 
     static func accept(_ call: IncomingCall, in db: Database) throws -> AcceptResult {
@@ -22,12 +22,12 @@ extension SQLiteStore {
         }
 
         let idem = call.idempotencyKey
-        if let first = try Row.fetchOne(db, sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?", arguments: [idem]) {
+        if let first = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"), arguments: [idem]) {
             let firstID: Int64 = first["id"]
             guard (first["body"] as String) == call.bodyCanonical else {
                 return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(firstID) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
             }
-            try db.execute(sql: "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?", arguments: [at, firstID])
+            try db.cachedStatement(sql: "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?").execute(arguments: [at, firstID])
             let updateID: Int64? = first["update_id"]
             var reply = PluginReply(jsonText: first["reply"] as String? ?? "") ?? PluginReply(phase: .succeeded, message: "statussync: already recorded")
             if request.wait, let updateID, let current = try waitReply(updateID: updateID, in: db) {
@@ -39,17 +39,17 @@ extension SQLiteStore {
         // A PR whose head this workflow already pinned goes straight to that sha.
         var sha = request.sha
         if sha == nil, let pr = request.pr {
-            sha = try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+            sha = try String.fetchOne(db.cachedStatement(sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
                                       arguments: [request.provider, request.repo, pr, call.workflow.uid])
         }
         let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
         let (status, linked) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
 
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
                 workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 at, request.provider, request.repo, sha, request.pr, request.ref, request.context, request.state.rawValue,
                 request.description, request.targetURL, request.comment, call.workflow.namespace, call.workflow.name,
                 call.workflow.uid, request.wait, status.rawValue, linked, status == .queued ? at : nil, at,
@@ -58,10 +58,10 @@ extension SQLiteStore {
         let updateID = db.lastInsertedRowID
         if status == .queued {
             let cond = subject.condition
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
                 WHERE \(cond.sql) AND status = 'queued' AND id < ?
-                """, arguments: [updateID, at] + cond.arguments + [updateID])
+                """).execute(arguments: [updateID, at] + cond.arguments + [updateID])
         }
 
         let outcome = UpdateOutcome(id: updateID, status: status, state: request.state, repo: request.repo, sha: sha,
@@ -89,19 +89,19 @@ extension SQLiteStore {
                 match.append("pr = ?")
                 args += [pr]
             }
-            let terminal = try Int64.fetchOne(db, sql: """
+            let terminal = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM updates
                 WHERE workflow_uid = ? AND provider = ? AND repo = ? AND context = ? AND (\(match.joined(separator: " OR ")))
                   AND state IN \(terminalStates)
                 ORDER BY id DESC LIMIT 1
-                """, arguments: args)
+                """), arguments: args)
             if let terminal { return (.stale, terminal) }
         }
         let cond = subject.condition
-        if let current = try Row.fetchOne(db, sql: """
+        if let current = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, state, description, target_url, comment FROM updates
             WHERE \(cond.sql) AND status IN \(liveStatuses) ORDER BY id DESC LIMIT 1
-            """, arguments: cond.arguments),
+            """), arguments: cond.arguments),
             (current["state"] as String) == request.state.rawValue,
             (current["description"] as String) == request.description,
             (current["target_url"] as String?) == request.targetURL,
@@ -129,11 +129,11 @@ extension SQLiteStore {
 
     private static func insertCall(_ call: IncomingCall, idempotencyKey: String?, reply: PluginReply, error: String?,
                                    updateID: Int64?, at: Int64, in db: Database) throws -> Int64 {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key,
                 key, idem_key, body, args, reply, error, update_id, last_received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [
+            """).execute(arguments: [
                 at, call.workflow.namespace, call.workflow.name, call.workflow.uid, call.templateName, call.pluginKey,
                 call.explicitKey, idempotencyKey, call.bodyCanonical, call.argsText, reply.jsonText, error, updateID, at,
             ])

@@ -7,10 +7,15 @@ import StatusSyncCore
 public struct SQLiteStore: Sendable {
     public let database: AppDatabase
     let now: @Sendable () -> Date
+    /// Accepted calls are written by group commit (nil for a read-only database).
+    let acceptor: GroupCommit<IncomingCall, AcceptResult>?
 
     public init(database: AppDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.now = now
+        self.acceptor = database.pool.map { pool in
+            GroupCommit(writer: pool) { call, db in try SQLiteStore.accept(call, in: db) }
+        }
     }
 
     static let liveStatuses = "('queued','delivering','delivered')"

@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+import Testing
+@testable import StatusSyncCore
+@testable import StatusSyncStore
+
+@Suite("Group commit")
+struct GroupCommitTests {
+    @Test("Concurrent calls share transactions; each reply comes after its commit; all are durable")
+    func sharedCommits() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let results = try await withThrowingTaskGroup(of: AcceptResult.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "ctx-\(i)"))) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 200)
+        #expect(results.allSatisfy { $0.outcome == .accepted(.queued) })
+        #expect(Set(results.compactMap(\.updateID)).count == 200)
+        let batches = try #require(store.acceptor?.committedBatches)
+        #expect(batches < 200, "200 concurrent calls took \(batches) transactions")
+        // Every acknowledged update is on disk, seen from another connection.
+        let reader = try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite"))
+        let count = try await reader.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM updates") }
+        #expect(count == 200)
+    }
+
+    @Test("A failing item rolls back only its savepoint; the rest of the batch commits")
+    func isolation() async throws {
+        let dir = try TempDirectory()
+        let database = try AppDatabase.openForWriting(path: dir.path("g.sqlite"))
+        try await database.writer.write { try $0.execute(sql: "CREATE TABLE t(n INTEGER PRIMARY KEY)") }
+        struct Odd: Error {}
+        let commit = GroupCommit<Int, Int>(writer: database.writer) { n, db in
+            try db.execute(sql: "INSERT INTO t(n) VALUES (?)", arguments: [n])
+            if n % 2 == 1 { throw Odd() }
+            return n
+        }
+        let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            for n in 0..<50 { group.addTask { (n, (try? await commit.submit(n)) != nil) } }
+            return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(outcomes.filter(\.value).map(\.key).sorted() == Array(stride(from: 0, to: 50, by: 2)))
+        let stored = try await database.writer.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == Array(stride(from: 0, to: 50, by: 2)), "odd inserts rolled back with their savepoint")
+    }
+}
