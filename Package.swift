@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Build tool: turns migrations/NNNN_name.sql into Swift source, so the binary embeds the schema.
@@ -98,9 +99,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // bench/ only: the machine's HTTP and SQLite ceilings, to compare statussync against.
+        .executableTarget(
+            name: "BenchCeiling",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "bench/ceiling",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "statussync",
-            dependencies: ["StatusSyncCLI"],
+            dependencies: [
+                "StatusSyncCLI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,7 +6,7 @@ public enum NeutralState: String, Sendable, CaseIterable, Codable {
     /// Accepts the Argo phases (`Pending Running Succeeded Failed Error Skipped Omitted`) and the
     /// neutral names, case-insensitively.
     public init?(parsing text: String) {
-        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        switch text.trimmed.lowercased() {
         case "pending": self = .pending
         case "running": self = .running
         case "success", "succeeded": self = .success

@@ -39,7 +39,7 @@ extension StatusRequest {
         }
         let ref = try reader.string("ref").flatMap(nonEmpty)
         let context = try reader.string("context", alias: "label").map { (c: String) throws(PluginBodyError) -> String in
-            let trimmed = c.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = c.trimmed
             guard !trimmed.isEmpty else { throw PluginBodyError("context is empty: give the status a name such as \"ci/argo\", or leave context out for \"\(StatusRequest.defaultContext)\"") }
             guard trimmed.unicodeScalars.count <= 255 else { throw PluginBodyError("context is longer than 255 characters: use a shorter status name") }
             return trimmed
@@ -91,7 +91,7 @@ extension StatusRequest {
 
     private static func resolveProvider(_ name: String?, rules: PluginBodyRules) throws(PluginBodyError) -> PluginBodyRules.Provider {
         let names = rules.providers.map(\.name).joined(separator: ", ")
-        guard let name = name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
+        guard let name = name?.trimmed, !name.isEmpty else {
             if rules.providers.count == 1 { return rules.providers[0] }
             if rules.providers.isEmpty {
                 throw PluginBodyError("no provider is configured on this server: add one under providers: in the statussync config (or set GITHUB_TOKEN)")
@@ -118,11 +118,12 @@ extension StatusRequest {
         } else {
             throw PluginBodyError("missing repo: set repo to \(example)")
         }
-        path = path.trimmingCharacters(in: CharacterSet(charactersIn: "/ "))
+        path = path.trimmed
+        while path.hasPrefix("/") { path.removeFirst() }
+        while path.hasSuffix("/") { path.removeLast() }
         if path.hasSuffix(".git") { path.removeLast(4) }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        let segmentsOK = segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.unicodeScalars.allSatisfy(allowed.contains) }
+        let segmentsOK = segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.allSatisfy { $0 < 0x80 && ASCII.isRepoCharacter($0) } }
         let countOK = kind.allowsNestedRepoPath ? segments.count >= 2 : segments.count == 2
         guard segmentsOK, countOK else {
             throw PluginBodyError("invalid repo \"\(path.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
@@ -131,8 +132,8 @@ extension StatusRequest {
     }
 
     private static func parseSHA(_ text: String) throws(PluginBodyError) -> String {
-        let sha = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard (7...64).contains(sha.count), sha.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "0123456789abcdef").contains($0) }) else {
+        let sha = text.trimmed.lowercased()
+        guard (7...64).contains(sha.utf8.count), sha.allASCII(ASCII.isHexDigit) else {
             throw PluginBodyError("invalid sha \"\(text.excerpt(70))\": give the commit hash (7 to 64 hex characters), or pr for a pull request")
         }
         return sha
@@ -145,7 +146,7 @@ extension StatusRequest {
     }
 
     private static func nonEmpty(_ s: String) -> String? {
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = s.trimmed
         return t.isEmpty ? nil : t
     }
 }
@@ -179,7 +180,7 @@ private struct FieldReader {
         case nil, .null?: return nil
         case .number(let n)? where n >= 1 && n.rounded() == n && n < 1e12: return Int(n)
         case .string(let s)?:
-            let t = s.trimmingCharacters(in: .whitespaces).drop(while: { $0 == "#" || $0 == "!" })
+            let t = s.trimmed.drop(while: { $0 == "#" || $0 == "!" })
             if t.isEmpty { return nil }
             if let n = Int(t), n >= 1 { return n }
             throw PluginBodyError("\(name) \"\(s.excerpt(40))\" is not a pull request number: give a positive integer such as \"42\"")
@@ -193,7 +194,7 @@ private struct FieldReader {
         case nil, .null?: return nil
         case .bool(let b)?: return b
         case .string(let s)?:
-            switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+            switch s.trimmed.lowercased() {
             case "true", "yes", "1": return true
             case "false", "no", "0", "": return false
             default: throw PluginBodyError("\(name) \"\(s.excerpt(40))\" is not a boolean: use \"true\" or \"false\"")

@@ -24,9 +24,9 @@ public final class AgentAuthenticator: Sendable {
     }
 
     static func bearer(_ header: String) -> String {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        let trimmed = header.trimmed
         guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return "" }
-        return trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return String(trimmed.dropFirst(7)).trimmed
     }
 
     /// Compares every byte whatever the first difference, so timing does not reveal the token.

@@ -68,7 +68,7 @@ public struct PluginController<Store: CallStore>: Sendable {
             return JSONResponse.make(.ok, "{}")
         }
 
-        let explicitKey = body["key"]?.stringValue.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        let explicitKey = body["key"]?.stringValue.map(\.trimmed).flatMap { $0.isEmpty ? nil : $0 }
         let call = IncomingCall(
             receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: key,
             argsText: String(decoding: data, as: UTF8.self), bodyCanonical: body.canonicalText, explicitKey: explicitKey,
