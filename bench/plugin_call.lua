@@ -8,10 +8,20 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- RATE (calls/s over all connections) and CONNECTIONS in the environment pace the load: each
+-- connection waits CONNECTIONS*1000/RATE ms between requests (an open-loop approximation).
+local rate = tonumber(os.getenv("RATE") or "0")
+local connections = tonumber(os.getenv("CONNECTIONS") or "16")
+
 function init(args)
   n = 0
   accepted = 0
   other = 0
+end
+
+function delay()
+  if rate > 0 then return connections * 1000 / rate end
+  return 0
 end
 
 function request()

@@ -74,10 +74,13 @@ public final class DeliveryService: Service, DeliveryTrigger {
     private func loop() async {
         await withDiscardingTaskGroup { group in
             while !isStopping && !Task.isCancelled {
-                let free = settings.concurrency - inFlight.withLock { $0 }
+                let busy = inFlight.withLock { $0 }
+                let free = settings.concurrency - busy
                 var nextWake = idlePoll
                 do {
-                    if free > 0 {
+                    // Claim when idle, or once a quarter of the slots are free: claims are write
+                    // transactions, so under load they take several jobs at a time.
+                    if free > 0 && (busy == 0 || free >= max(1, settings.concurrency / 4)) {
                         let batch = try await store.claimDue(limit: free)
                         for job in batch.jobs {
                             inFlight.withLock { $0 += 1 }
@@ -114,9 +117,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
     /// One claimed update: resolve its PR head if needed, send it, record the outcome.
     func deliver(_ claimed: DeliveryJob) async {
         var job = claimed
-        var log = logger
-        log[metadataKey: "update"] = "\(job.id)"
-        log[metadataKey: "workflow"] = "\(job.workflow.namespace)/\(job.workflow.name)"
+        let log = JobLogger(logger: logger, job: job)
         do {
             guard let provider = providers[job.provider] else {
                 try await finish(job, attempt: nil, decision: .giveUp(.failed, error: "provider \(job.provider) is no longer configured on this server; add it back to providers: and run statussync retry \(job.id)"), log: log)
@@ -160,7 +161,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
             count(provider, outcome)
             if outcome.errorClass == .ok {
                 try await finish(job, attempt: attempt(outcome, .status), decision: .delivered, log: log)
-                Metrics.Timer(label: "statussync_delivery_seconds").recordNanoseconds(Int64(now().timeIntervalSince(job.createdAt) * 1e9))
+                StatusMetrics.delivered(after: Int64(now().timeIntervalSince(job.createdAt) * 1e9))
             } else {
                 try await finish(job, attempt: attempt(outcome, .status), decision: decision(for: outcome, job: job, provider: provider.name), log: log)
             }
@@ -204,7 +205,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
         }
     }
 
-    private func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision, log: Logger) async throws {
+    private func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision, log: JobLogger) async throws {
         let status = try await store.finish(job, attempt: attempt, decision: decision)
         updateCounter(status)
         switch status {
@@ -225,13 +226,43 @@ public final class DeliveryService: Service, DeliveryTrigger {
     }
 
     private func count(_ provider: any StatusProvider, _ outcome: CallOutcome) {
-        Counter(label: "statussync_provider_calls_total", dimensions: [("provider", provider.name), ("class", outcome.errorClass.label)]).increment()
+        StatusMetrics.providerCall(provider.name, outcome.errorClass.label)
     }
 
     private func updateCounter(_ status: DeliveryStatus) {
-        Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)]).increment()
+        StatusMetrics.update(status)
     }
 
+}
+
+/// Logs with the job's update and workflow ids, building that metadata only for lines that are
+/// actually written.
+struct JobLogger {
+    let logger: Logger
+    let job: DeliveryJob
+
+    private func merged(_ extra: Logger.Metadata) -> Logger.Metadata {
+        var m = extra
+        m["update"] = "\(job.id)"
+        m["workflow"] = "\(job.workflow.namespace)/\(job.workflow.name)"
+        return m
+    }
+
+    func info(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.info(message(), metadata: merged(metadata()))
+    }
+
+    func notice(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.notice(message(), metadata: merged(metadata()))
+    }
+
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.warning(message(), metadata: merged(metadata()))
+    }
+
+    func error(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.error(message(), metadata: merged(metadata()))
+    }
 }
 
 extension FinishDecision {

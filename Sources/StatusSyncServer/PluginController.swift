@@ -6,7 +6,6 @@ import NIOCore
 import StatusSyncCore
 import StatusSyncDelivery
 import StatusSyncStore
-import Synchronization
 
 /// `POST /api/v1/template.execute` (CONTRACT §2). Order of checks: bearer token (403, nothing
 /// recorded), ExecuteTemplateArgs shape (400, nothing recorded), plugin key (`{}` for others),
@@ -88,7 +87,7 @@ public struct PluginController<Store: CallStore>: Sendable {
         switch result.outcome {
         case .accepted(let status):
             count(status == .queued ? "accepted" : status.rawValue)
-            CallMetrics.updates(status).increment()
+            StatusMetrics.update(status)
             logger.info("accepted plugin call", metadata: [
                 "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "update": "\(result.updateID ?? 0)", "delivery": "\(status.rawValue)",
             ])
@@ -107,30 +106,6 @@ public struct PluginController<Store: CallStore>: Sendable {
     }
 
     private func count(_ outcome: String) {
-        CallMetrics.calls(outcome).increment()
-    }
-}
-
-/// The endpoint's counters, made once per label value instead of once per call.
-enum CallMetrics {
-    private static let callCounters = Mutex<[String: Counter]>([:])
-    private static let updateCounters = Mutex<[DeliveryStatus: Counter]>([:])
-
-    static func calls(_ outcome: String) -> Counter {
-        callCounters.withLock { cache in
-            if let c = cache[outcome] { return c }
-            let c = Counter(label: "statussync_calls_total", dimensions: [("outcome", outcome)])
-            cache[outcome] = c
-            return c
-        }
-    }
-
-    static func updates(_ status: DeliveryStatus) -> Counter {
-        updateCounters.withLock { cache in
-            if let c = cache[status] { return c }
-            let c = Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)])
-            cache[status] = c
-            return c
-        }
+        StatusMetrics.call(outcome)
     }
 }

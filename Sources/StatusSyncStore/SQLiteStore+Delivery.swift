@@ -127,15 +127,28 @@ extension SQLiteStore: DeliveryStore {
 
     @discardableResult
     public func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus {
-        let at = Timestamp.ms(now())
-        return try await database.writer.write { db in
+        guard let finisher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
+        return try await finisher.submit(FinishRequest(job: job, attempt: attempt, decision: decision, at: Timestamp.ms(now())))
+    }
+
+    /// One finished attempt, recorded by group commit like accepted calls.
+    struct FinishRequest: Sendable {
+        var job: DeliveryJob
+        var attempt: AttemptRecord?
+        var decision: FinishDecision
+        var at: Int64
+    }
+
+    static func finish(_ request: FinishRequest, in db: Database) throws -> DeliveryStatus {
+        let (job, attempt, decision, at) = (request.job, request.attempt, request.decision, request.at)
+        do {
             if let attempt { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
             switch decision {
             case .delivered:
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE updates SET status = 'delivered', delivered_at = ?, finished_at = ?, next_attempt_at = NULL, last_error = NULL
                     WHERE id = ?
-                    """, arguments: [at, at, job.id])
+                    """).execute(arguments: [at, at, job.id])
                 return .delivered
             case .requeue:
                 try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ?, attempts = MAX(attempts - 1, 0) WHERE id = ?",
@@ -146,10 +159,10 @@ extension SQLiteStore: DeliveryStore {
                     try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
                     return .superseded
                 }
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE updates SET status = 'queued', next_attempt_at = ?, last_error = ?, attempts = attempts - ?
                     WHERE id = ?
-                    """, arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
+                    """).execute(arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
                 return .queued
             case .giveUp(let status, let error):
                 if let newer = try Self.newerLiveUpdate(than: job, in: db) {
@@ -168,24 +181,24 @@ extension SQLiteStore: DeliveryStore {
     static func newerLiveUpdate(than job: DeliveryJob, in db: Database) throws -> Int64? {
         let subject = Subject(provider: job.provider, repo: job.repo, context: job.context, sha: job.sha, pr: job.pr, workflowUID: job.workflow.uid)
         let cond = subject.condition
-        return try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM updates WHERE \(cond.sql) AND id > ? AND status IN \(liveStatuses)",
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM updates WHERE \(cond.sql) AND id > ? AND status IN \(liveStatuses)"),
                                   arguments: cond.arguments + [job.id])
     }
 
     static func insertAttempt(_ attempt: AttemptRecord, updateID: Int64, in db: Database) throws {
         let ms = attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO attempts (update_id, at, duration_ms, operation, http_status, error_class, error)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [updateID, Timestamp.ms(attempt.at), ms, attempt.operation.rawValue, attempt.httpStatus,
+            """).execute(arguments: [updateID, Timestamp.ms(attempt.at), ms, attempt.operation.rawValue, attempt.httpStatus,
                              attempt.errorClass, attempt.error])
     }
 
     static func supersede(_ id: Int64, by newer: Int64, error: String, at: Int64, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE updates SET status = 'superseded', linked_id = ?, last_error = ?, finished_at = ?, next_attempt_at = NULL
             WHERE id = ?
-            """, arguments: [newer, error, at, id])
+            """).execute(arguments: [newer, error, at, id])
     }
 
     static func job(_ row: Row) -> DeliveryJob {

@@ -9,12 +9,17 @@ public struct SQLiteStore: Sendable {
     let now: @Sendable () -> Date
     /// Accepted calls are written by group commit (nil for a read-only database).
     let acceptor: GroupCommit<IncomingCall, AcceptResult>?
+    /// Finished delivery attempts are recorded by group commit too.
+    let finisher: GroupCommit<FinishRequest, DeliveryStatus>?
 
     public init(database: AppDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.now = now
         self.acceptor = database.pool.map { pool in
             GroupCommit(writer: pool) { call, db in try SQLiteStore.accept(call, in: db) }
+        }
+        self.finisher = database.pool.map { pool in
+            GroupCommit(writer: pool) { request, db in try SQLiteStore.finish(request, in: db) }
         }
     }
 

@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
+import Logging
+import ServiceLifecycle
 import Testing
+@testable import StatusSyncDelivery
 @testable import StatusSyncCore
 @testable import StatusSyncStore
 
@@ -80,5 +83,30 @@ final class TestClock: @unchecked Sendable {
     var now: Date {
         get { lock.withLock { value } }
         set { lock.withLock { value = newValue } }
+    }
+}
+
+@Suite("Retention service")
+struct RetentionServiceTests {
+    @Test("serve's retention job prunes finished history older than retention and keeps the backlog")
+    func prunesOnSchedule() async throws {
+        let dir = try TempDirectory()
+        let clock = TestClock(Date(timeIntervalSinceNow: -10 * 86_400))
+        let store = try SQLiteStore.temporary(in: dir, now: { clock.now })
+        let old = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "old"), at: clock.now))
+        let job = try await store.claimDue(limit: 1).jobs[0]
+        try await store.finish(job, attempt: nil, decision: .delivered)
+        let waiting = try await store.accept(CallFactory.call(CallFactory.status("Succeeded", context: "waiting"), at: clock.now))
+        var logger = Logger(label: "retention")
+        logger.logLevel = .critical
+        let service = RetentionService(store: store, retention: .seconds(86_400), interval: .milliseconds(50), firstRunAfter: .milliseconds(10), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            #expect(try await eventually { try await store.detail(id: old.updateID!) == nil })
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(try await store.detail(id: waiting.updateID!) != nil, "queued updates survive retention")
     }
 }

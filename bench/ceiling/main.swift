@@ -11,6 +11,8 @@ import NIOPosix
 //
 //   BenchCeiling http PORT          serve POST /api/v1/template.execute → 200 {} (body read)
 //   BenchCeiling sqlite DIR [N]     N single-row commits at synchronous=FULL in WAL mode
+//   BenchCeiling fake-github PORT   a fast GitHub statuses API for benchmarks: 201 for every
+//                                   status (counted; the count is printed on SIGTERM/SIGINT)
 
 let args = CommandLine.arguments
 switch args.dropFirst().first {
@@ -46,7 +48,34 @@ case "sqlite":
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     print(String(format: "sqlite_full_commits_per_s=%.0f", Double(n) / seconds))
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+case "fake-github":
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    let port = Int(args[2]) ?? 3997
+    let counter = Counter()
+    let router = Router()
+    router.post("/repos/:owner/:repo/statuses/:sha") { request, _ -> Response in
+        _ = try await request.body.collect(upTo: 1 << 20)
+        let n = counter.next()
+        return Response(status: .created, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: "{\"id\":\(n),\"state\":\"success\"}")))
+    }
+    router.get("/repos/:owner/:repo/pulls/:number") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: "{\"head\":{\"sha\":\"6dcb09b5b57875f334f61aebed695e2e4193db5e\"}}")))
+    }
+    var logger = Logger(label: "fake-github")
+    logger.logLevel = .warning
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+    try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    FileHandle.standardError.write(Data("fake_github: \(counter.value) statuses\n".utf8))
 default:
-    FileHandle.standardError.write(Data("usage: BenchCeiling http PORT | sqlite DIR [N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: BenchCeiling http PORT | sqlite DIR [N] | fake-github PORT\n".utf8))
     exit(64)
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func next() -> Int { lock.withLock { n += 1; return n } }
+    var value: Int { lock.withLock { n } }
 }
