@@ -49,10 +49,7 @@ struct Serve: AsyncParsableCommand {
         if !config.listen.isLoopback && config.agentTokenFile == nil && config.tenants.isEmpty {
             throw CLIError("refusing to listen on \(config.listen) without auth: set agentTokenFile (or tenants) in the config, or listen on 127.0.0.1")
         }
-        if !config.tenants.isEmpty {
-            throw CLIError("tenants are not supported by this build yet; remove tenants: from \(config.source) and use agentTokenFile")
-        }
-        let authenticator = try config.agentTokenFile.map { path throws(ConfigError) in try AgentAuthenticator(tokenFile: path) }
+        let authorizer = try CallAuthorizer.make(agentTokenFile: config.agentTokenFile, tenants: config.tenants)
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -80,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         let delivery = DeliveryService(store: store, providers: providers, settings: config.delivery,
                                        shutdownGrace: config.shutdownGrace, logger: logger)
         let state = ServerState()
-        let deps = ServeDependencies(config: config, store: store, delivery: delivery, authenticator: authenticator,
+        let deps = ServeDependencies(config: config, store: store, delivery: delivery, authorizer: authorizer,
                                      registry: registry, backlogCount: { try? await store.backlogCount() },
                                      state: state, logger: logger)
         let settings = config
@@ -88,7 +85,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("listening", metadata: [
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "config": "\(settings.source)",
                 "providers": "\(providers.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
-                "auth": "\(authenticator == nil ? "none" : "agentTokenFile")",
+                "auth": "\(settings.agentTokenFile == nil ? "" : "agentTokenFile ")\(settings.tenants.isEmpty ? "" : "\(settings.tenants.count) tenants")\(authorizer == nil ? "none" : "")",
             ])
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)

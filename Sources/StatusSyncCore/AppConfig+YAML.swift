@@ -2,9 +2,14 @@ import Foundation
 import Yams
 
 extension AppConfig {
-    /// Loads the configuration: the file given (or `STATUSSYNC_CONFIG`), else the embedded defaults.
+    /// Loads the configuration: the file given (or `STATUSSYNC_CONFIG`), else the YAML text in
+    /// `STATUSSYNC_CONFIG_YAML` (for plugin sidecars, which cannot mount files), else the
+    /// embedded defaults.
     public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AppConfig {
         let chosen = path ?? environment["STATUSSYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        if chosen == nil, let inline = environment["STATUSSYNC_CONFIG_YAML"], !inline.trimmed.isEmpty {
+            return try parse(yaml: inline, source: "STATUSSYNC_CONFIG_YAML")
+        }
         guard let chosen else { return embeddedDefaults(environment: environment) }
         let text: String
         do {

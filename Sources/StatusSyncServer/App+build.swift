@@ -15,19 +15,19 @@ public struct ServeDependencies<Store: CallStore>: Sendable {
     public var config: AppConfig
     public var store: Store
     public var delivery: DeliveryService?
-    public var authenticator: AgentAuthenticator?
+    public var authorizer: CallAuthorizer?
     public var registry: PrometheusCollectorRegistry?
     public var backlogCount: (@Sendable () async -> Int?)?
     public var state: ServerState
     public var logger: Logger
 
-    public init(config: AppConfig, store: Store, delivery: DeliveryService?, authenticator: AgentAuthenticator?,
+    public init(config: AppConfig, store: Store, delivery: DeliveryService?, authorizer: CallAuthorizer?,
                 registry: PrometheusCollectorRegistry?, backlogCount: (@Sendable () async -> Int?)?,
                 state: ServerState = ServerState(), logger: Logger) {
         self.config = config
         self.store = store
         self.delivery = delivery
-        self.authenticator = authenticator
+        self.authorizer = authorizer
         self.registry = registry
         self.backlogCount = backlogCount
         self.state = state
@@ -39,7 +39,7 @@ public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> R
     let router = Router(context: AppRequestContext.self)
     PluginController(
         store: deps.store, pluginKeys: deps.config.pluginKeys, rules: deps.config.pluginBodyRules,
-        authenticator: deps.authenticator, trigger: deps.delivery, state: deps.state,
+        authorizer: deps.authorizer, trigger: deps.delivery, state: deps.state,
         maxBodyBytes: deps.config.maxBodyBytes, logger: deps.logger
     ).addRoutes(to: router)
     HealthController(store: deps.store, state: deps.state).addRoutes(to: router)

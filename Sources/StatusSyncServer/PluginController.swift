@@ -8,24 +8,25 @@ import StatusSyncDelivery
 import StatusSyncStore
 
 /// `POST /api/v1/template.execute` (CONTRACT §2). Order of checks: bearer token (403, nothing
-/// recorded), ExecuteTemplateArgs shape (400, nothing recorded), plugin key (`{}` for others),
-/// then our key: validate, record in one transaction, reply after the commit.
+/// recorded), ExecuteTemplateArgs shape (400, nothing recorded), a tenant's namespace (403),
+/// plugin key (`{}` for others), then our key: validate (a tenant's repo allow-list too), record
+/// in one transaction, reply after the commit.
 public struct PluginController<Store: CallStore>: Sendable {
     let store: Store
     let pluginKeys: [String]
     let rules: PluginBodyRules
-    let authenticator: AgentAuthenticator?
+    let authorizer: CallAuthorizer?
     let trigger: (any DeliveryTrigger)?
     let state: ServerState
     let maxBodyBytes: Int
     let logger: Logger
 
-    public init(store: Store, pluginKeys: [String], rules: PluginBodyRules, authenticator: AgentAuthenticator?,
+    public init(store: Store, pluginKeys: [String], rules: PluginBodyRules, authorizer: CallAuthorizer?,
                 trigger: (any DeliveryTrigger)?, state: ServerState, maxBodyBytes: Int, logger: Logger) {
         self.store = store
         self.pluginKeys = pluginKeys
         self.rules = rules
-        self.authenticator = authenticator
+        self.authorizer = authorizer
         self.trigger = trigger
         self.state = state
         self.maxBodyBytes = maxBodyBytes
@@ -39,9 +40,13 @@ public struct PluginController<Store: CallStore>: Sendable {
     }
 
     func execute(_ request: Request) async -> Response {
-        if let authenticator, !authenticator.isAuthorized(request.headers[.authorization]) {
-            count("unauthorized")
-            return JSONResponse.error(.forbidden, "statussync: missing or wrong bearer token; send Authorization: Bearer <token from agentTokenFile>")
+        var caller = Caller.open
+        if let authorizer {
+            guard let known = authorizer.authorize(request.headers[.authorization]) else {
+                count("unauthorized")
+                return JSONResponse.error(.forbidden, "statussync: missing or wrong bearer token; send Authorization: Bearer <the agent token or a tenant token>")
+            }
+            caller = known
         }
         if state.isDraining {
             count("unavailable")
@@ -62,16 +67,24 @@ public struct PluginController<Store: CallStore>: Sendable {
             count("invalid")
             return JSONResponse.error(.badRequest, "statussync: \(error.message)")
         }
+        if case .tenant(let tenant) = caller, !tenant.allows(namespace: args.workflow.namespace) {
+            count("forbidden")
+            return JSONResponse.error(.forbidden, "statussync: tenant \(tenant.name) may not report from namespace \"\(args.workflow.namespace)\"; its namespaces are \(tenant.namespaces.joined(separator: ", "))")
+        }
         guard let (key, body) = args.claimedPlugin(keys: pluginKeys) else {
             count("foreign")
             return JSONResponse.make(.ok, "{}")
         }
 
         let explicitKey = body["key"]?.stringValue.map(\.trimmed).flatMap { $0.isEmpty ? nil : $0 }
+        var parsed = Result { () throws(PluginBodyError) in try StatusRequest.parse(body: body, workflow: args.workflow, rules: rules) }
+        if case .tenant(let tenant) = caller, case .success(let r) = parsed, !tenant.allows(repo: r.repo) {
+            parsed = .failure(PluginBodyError("repo \(r.repo) is not allowed for tenant \(tenant.name) (allowed: \(tenant.repos.map(\.pattern).joined(separator: ", "))); ask the statussync operator to add it to the tenant's repos"))
+        }
         let call = IncomingCall(
             receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: key,
             argsText: String(decoding: data, as: UTF8.self), bodyCanonical: body.canonicalText, explicitKey: explicitKey,
-            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: body, workflow: args.workflow, rules: rules) }
+            request: parsed, tenant: caller.tenantName
         )
         let result: AcceptResult
         do {

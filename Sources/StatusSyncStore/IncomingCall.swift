@@ -14,9 +14,11 @@ public struct IncomingCall: Sendable {
     /// The body's `key` field when it is a string, even if the body is otherwise invalid.
     public var explicitKey: String?
     public var request: Result<StatusRequest, PluginBodyError>
+    /// The tenant whose token made the call (central mode); idempotency keys are per tenant.
+    public var tenant: String?
 
     public init(receivedAt: Date, workflow: WorkflowRef, templateName: String, pluginKey: String, argsText: String,
-                bodyCanonical: String, explicitKey: String?, request: Result<StatusRequest, PluginBodyError>) {
+                bodyCanonical: String, explicitKey: String?, request: Result<StatusRequest, PluginBodyError>, tenant: String? = nil) {
         self.receivedAt = receivedAt
         self.workflow = workflow
         self.templateName = templateName
@@ -25,12 +27,14 @@ public struct IncomingCall: Sendable {
         self.bodyCanonical = bodyCanonical
         self.explicitKey = explicitKey
         self.request = request
+        self.tenant = tenant
     }
 
     /// The effective idempotency key: the explicit key, else workflow uid + template name + body.
     var idempotencyKey: String {
-        if let explicitKey { return "key:" + explicitKey }
-        return "auto:\(workflow.uid)\n\(templateName)\n\(bodyCanonical)"
+        let scope = tenant.map { "tenant:\($0)\n" } ?? ""
+        if let explicitKey { return scope + "key:" + explicitKey }
+        return scope + "auto:\(workflow.uid)\n\(templateName)\n\(bodyCanonical)"
     }
 }
 

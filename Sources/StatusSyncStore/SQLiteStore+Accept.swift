@@ -131,11 +131,11 @@ extension SQLiteStore {
                                    updateID: Int64?, at: Int64, in db: Database) throws -> Int64 {
         try db.cachedStatement(sql: """
             INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key,
-                key, idem_key, body, args, reply, error, update_id, last_received_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                key, idem_key, body, args, reply, error, update_id, last_received_at, tenant)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 at, call.workflow.namespace, call.workflow.name, call.workflow.uid, call.templateName, call.pluginKey,
-                call.explicitKey, idempotencyKey, call.bodyCanonical, call.argsText, reply.jsonText, error, updateID, at,
+                call.explicitKey, idempotencyKey, call.bodyCanonical, call.argsText, reply.jsonText, error, updateID, at, call.tenant,
             ])
         return db.lastInsertedRowID
     }

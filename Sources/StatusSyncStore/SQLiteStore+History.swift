@@ -109,7 +109,7 @@ extension SQLiteStore {
             id: row["id"], receivedAt: Timestamp.rfc3339(row["received_at"]),
             workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: row["workflow_uid"]),
             template: row["template_name"], pluginKey: row["plugin_key"], key: row["key"], body: body, reply: reply,
-            error: row["error"], updateId: row["update_id"], repeats: row["repeats"], args: row["args"]
+            error: row["error"], updateId: row["update_id"], repeats: row["repeats"], tenant: row["tenant"], args: row["args"]
         )
     }
 

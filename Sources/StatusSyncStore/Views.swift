@@ -79,10 +79,12 @@ public struct CallView: Sendable, Encodable, Equatable {
     public var updateId: Int64?
     /// Identical calls answered from this record (agent retries, requeue polls).
     public var repeats: Int
+    /// The tenant whose token made the call (central mode), else nil.
+    public var tenant: String?
     /// The ExecuteTemplateArgs exactly as received (not in `--json` of `calls`; see `args`).
     public var args: String
 
-    enum CodingKeys: String, CodingKey { case id, receivedAt, workflow, template, pluginKey, key, body, reply, error, updateId, repeats }
+    enum CodingKeys: String, CodingKey { case id, receivedAt, workflow, template, pluginKey, key, body, reply, error, updateId, repeats, tenant }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -100,6 +102,7 @@ public struct CallView: Sendable, Encodable, Equatable {
         }
         try c.encode(updateId, forKey: .updateId)
         try c.encode(repeats, forKey: .repeats)
+        if let tenant { try c.encode(tenant, forKey: .tenant) }
     }
 }
 

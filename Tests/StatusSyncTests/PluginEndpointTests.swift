@@ -17,7 +17,8 @@ struct PluginEndpointTests {
         let app: any ApplicationProtocol
     }
 
-    static func harness(pluginKeys: [String] = ["statussync"], tokenFile: Bool = false, busyTimeout: Double = 2, maxBody: Int = 1 << 20) throws -> Harness {
+    static func harness(pluginKeys: [String] = ["statussync"], tokenFile: Bool = false, tenants: [(name: String, token: String, namespaces: [String], repos: [String])] = [],
+                        busyTimeout: Double = 2, maxBody: Int = 1 << 20) throws -> Harness {
         let dir = try TempDirectory()
         let store = SQLiteStore(database: try AppDatabase.openForWriting(path: dir.path("s.sqlite"), busyTimeout: busyTimeout))
         var config = AppConfig()
@@ -25,14 +26,20 @@ struct PluginEndpointTests {
         config.providers = [ProviderConfig(name: "github", kind: .github, baseURL: "https://api.github.com", token: .environment("X"), pacing: nil)]
         config.argoBaseURL = "https://argo.example.com"
         config.maxBodyBytes = maxBody
-        var authenticator: AgentAuthenticator? = nil
+        var agentTokenFile: String? = nil
         if tokenFile {
             try "k7v2xq9dz5m4tbn8hw6rc2lfs7pgj4x9".write(toFile: dir.path("token"), atomically: true, encoding: .utf8)
-            authenticator = try AgentAuthenticator(tokenFile: dir.path("token"))
+            agentTokenFile = dir.path("token")
         }
+        var tenantConfigs: [TenantConfig] = []
+        for t in tenants {
+            try t.token.write(toFile: dir.path("tenant-\(t.name)"), atomically: true, encoding: .utf8)
+            tenantConfigs.append(TenantConfig(name: t.name, tokenFile: dir.path("tenant-\(t.name)"), namespaces: t.namespaces, repos: t.repos))
+        }
+        let authorizer = try CallAuthorizer.make(agentTokenFile: agentTokenFile, tenants: tenantConfigs)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let deps = ServeDependencies(config: config, store: store, delivery: nil, authenticator: authenticator, registry: nil, backlogCount: nil, logger: logger)
+        let deps = ServeDependencies(config: config, store: store, delivery: nil, authorizer: authorizer, registry: nil, backlogCount: nil, logger: logger)
         return Harness(dir: dir, store: store, app: Application(router: buildRouter(deps), logger: logger))
     }
 
