@@ -63,7 +63,7 @@ struct Serve: AsyncParsableCommand {
             }
             config.providers.removeAll { !ProviderFactory.supportedKinds.contains($0.kind) }
         }
-        let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration)
+        let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration, connectionsPerHost: config.delivery.concurrency)
         let providers: [any StatusProvider]
         do {
             providers = try ProviderFactory.make(config.providers, http: http)

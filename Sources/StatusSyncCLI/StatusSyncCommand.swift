@@ -7,7 +7,7 @@ public struct StatusSyncCommand: AsyncParsableCommand {
         abstract: "Durable commit statuses for Argo Workflows: an executor plugin server and its operator CLI.",
         discussion: """
             serve runs the Argo executor plugin (POST /api/v1/template.execute) and delivers statuses to
-            GitHub in the background. The other commands read or maintain the same SQLite database and
+            GitHub in the background; relay is the small sidecar that forwards to a central serve. The other commands read or maintain the same SQLite database and
             work while serve runs.
 
             Configuration: --config FILE or STATUSSYNC_CONFIG; without either, serve uses the embedded
@@ -15,7 +15,7 @@ public struct StatusSyncCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 runtime error, 64 usage error.
             """,
         version: StatusSyncVersion.current,
-        subcommands: [Serve.self, History.self, Calls.self, Show.self, Backlog.self, Retry.self, Prune.self, Migrate.self, Check.self]
+        subcommands: [Serve.self, Relay.self, History.self, Calls.self, Show.self, Backlog.self, Retry.self, Prune.self, Migrate.self, Check.self]
     )
 
     public init() {}

@@ -25,13 +25,20 @@ public final class ProviderHTTPClient: Sendable {
     let timeout: Duration
     public static let maxBodyBytes = 256 * 1024
 
-    public init(timeout: Duration) {
+    /// - Parameters:
+    ///   - timeout: the whole call (connect, request, response).
+    ///   - connectionsPerHost: kept-alive connections per host (the delivery concurrency).
+    public init(timeout: Duration, connectionsPerHost: Int = 8) {
         self.timeout = timeout
         let seconds = max(1, Int64(timeout.components.seconds))
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(min(seconds, 10)), read: .seconds(seconds))
         )
+        // Fail a refused connection at once: the delivery loop (and, for the relay, the agent)
+        // retries with its own backoff and records every attempt.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connectionsPerHost)
         configuration.decompression = .enabled(limit: .size(4 * 1024 * 1024))
         configuration.httpVersion = .http1Only
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)

@@ -21,11 +21,16 @@ final class ServeProcess: @unchecked Sendable {
 
     /// Starts `statussync serve --config <config>` and waits until /healthz answers.
     static func start(config: String, port: Int, dir: TempDirectory, environment: [String: String] = [:], tag: String = "serve") async throws -> ServeProcess {
+        try await start(arguments: ["serve", "--config", config], port: port, dir: dir, environment: environment, tag: tag)
+    }
+
+    /// Starts the binary with `arguments` and waits until /healthz on `port` answers.
+    static func start(arguments: [String], port: Int, dir: TempDirectory, environment: [String: String] = [:], tag: String) async throws -> ServeProcess {
         let logURL = dir.url.appending(path: "\(tag)-\(UUID().uuidString.prefix(6)).log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let process = Process()
         process.executableURL = TestPaths.binary
-        process.arguments = ["serve", "--config", config]
+        process.arguments = arguments
         process.currentDirectoryURL = dir.url
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let handle = try FileHandle(forWritingTo: logURL)
