@@ -6,15 +6,21 @@ extension SQLiteStore: DeliveryStore {
     public func recoverInterrupted() async throws -> Int {
         let at = Timestamp.ms(now())
         return try await database.writer.write { db in
-            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM updates WHERE status = 'delivering'")
-            for id in ids {
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM updates WHERE status = 'delivering'")
+            for row in rows {
+                let id: Int64 = row["id"]
                 try db.execute(sql: """
                     INSERT INTO attempts (update_id, at, duration_ms, operation, http_status, error_class, error)
                     VALUES (?, ?, 0, 'recovery', NULL, 'interrupted', 'statussync stopped while this update was being delivered; queued again at start-up')
                     """, arguments: [id, at])
+                // A newer update of the subject was accepted meanwhile: it is the one to send.
+                if let newer = try Self.newerLiveUpdate(than: Self.job(row), in: db) {
+                    try Self.supersede(id, by: newer, error: "interrupted by a stop; a newer update replaces it", at: at, in: db)
+                } else {
+                    try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ? WHERE id = ?", arguments: [at, id])
+                }
             }
-            try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ? WHERE status = 'delivering'", arguments: [at])
-            return ids.count
+            return rows.count
         }
     }
 
@@ -34,6 +40,12 @@ extension SQLiteStore: DeliveryStore {
             for row in candidates where chosen.count < limit {
                 let subject = Subject(row: row)
                 guard !busySubjects.contains(subject) else { continue }
+                // Never send an update older than another live one of its subject (the provider
+                // must end with the newest): such a row is superseded instead.
+                if let newer = try Self.newerLiveUpdate(than: Self.job(row), in: db) {
+                    try Self.supersede(row["id"], by: newer, error: (row["last_error"] as String?) ?? "a newer update replaces it", at: at, in: db)
+                    continue
+                }
                 if (row["sha"] as String?) == nil {
                     guard busyPins.insert(PinKey(row: row)).inserted else { continue }
                 }

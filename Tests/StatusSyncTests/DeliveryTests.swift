@@ -245,7 +245,9 @@ struct DeliveryTests {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         try await FakeGitHub.run { fake in
-            fake.setDefault(.slow(.milliseconds(300)))
+            // The first call stays in flight long enough for the five newer updates to arrive.
+            fake.enqueue(.slow(.milliseconds(1500)))
+            fake.setDefault(.slow(.milliseconds(50)))
             try await Self.withDelivery(store, fake) { delivery in
                 let first = try await store.accept(CallFactory.call(CallFactory.status("Pending", description: "step 0")))
                 delivery.wake()

@@ -124,6 +124,71 @@ struct EndToEndTests {
         }
     }
 
+    @Test("SIGKILLs under load with many updates per context: each context ends with its newest update; superseded ones are never sent")
+    func crashFinalStates() async throws {
+        let dir = try TempDirectory()
+        try await FakeGitHub.run { fake in
+            fake.setDefault(.slow(.milliseconds(10)))
+            let port = try ServeProcess.freePort()
+            let config = try Self.writeConfig(dir, port: port, fake: fake)
+            let env = ["E2E_GITHUB_TOKEN": fake.token]
+            let load = LoadState()
+            let states = ["Pending", "Running", "Succeeded", "Failed", "Error"]
+            func body(_ n: Int) -> Data {
+                CallFactory.argsJSON(["repo": "my-org/app", "sha": CallFactory.sha, "context": "ctx-\(n % 24)", "state": states[n % states.count],
+                                      "description": "seq-\(n)"],
+                                     workflow: WorkflowRef(namespace: "ci", name: "wf-\(n)", uid: "uid-\(n)"))
+            }
+            var serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
+            for _ in 0..<2 {
+                load.stop.store(false, ordering: .relaxed)
+                let url = "\(serve.baseURL)/api/v1/template.execute"
+                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                try await withThrowingTaskGroup(of: Void.self) { workers in
+                    for _ in 0..<16 {
+                        workers.addTask {
+                            while !load.stop.load(ordering: .relaxed) {
+                                let n = load.next.add(1, ordering: .relaxed).newValue
+                                if let (code, reply) = try? await HTTP.post(url, body(n), timeout: 2, using: client), code == 200, let id = Self.updateID(reply) {
+                                    load.accepted.withLock { $0.append(Accepted(n: n, updateID: id, reply: reply)) }
+                                } else {
+                                    try? await Task.sleep(for: .milliseconds(20))
+                                }
+                            }
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(700))
+                    await serve.kill(SIGKILL)
+                    load.stop.store(true, ordering: .relaxed)
+                    try await workers.waitForAll()
+                }
+                try await client.shutdown()
+                serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
+            }
+            defer { kill(serve.process.processIdentifier, SIGTERM) }
+            let accepted = load.accepted.withLock { $0 }
+            #expect(accepted.count > 50)
+            let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
+            #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { try await store.backlogCount() == 0 })
+            for a in accepted { #expect(try await store.detail(id: a.updateID) != nil, "accepted update \(a.updateID) missing") }
+
+            let all = try await store.history({ var f = HistoryFilter(); f.limit = 1_000_000; return f }())
+            let statuses = fake.statuses
+            for context in Set(all.map(\.context)) {
+                let newest = try #require(all.filter { $0.context == context }.max { $0.id < $1.id })
+                let last = try #require(statuses.last { $0.context == context }, "nothing sent for \(context)")
+                #expect(last.description == newest.description, "\(context): provider ends with \(last.description ?? "-"), newest accepted is \(newest.description)")
+                #expect(newest.delivery.status == .delivered || newest.delivery.status == .duplicate)
+            }
+            let sent = Set(statuses.compactMap(\.description))
+            for update in all where update.delivery.status == .superseded {
+                let detail = try #require(try await store.detail(id: update.id))
+                if detail.attempts.isEmpty { #expect(!sent.contains(update.description), "superseded update \(update.id) was sent") }
+            }
+            #expect(all.contains { $0.delivery.status == .superseded }, "the load produced superseded updates")
+        }
+    }
+
     @Test("CLI: history, calls, show and their JSON shape; exit codes 0, 1 and 64; works while serve runs")
     func cli() async throws {
         let dir = try TempDirectory()

@@ -119,7 +119,9 @@ struct GitHubProviderTests {
             #expect(slow.httpStatus == nil)
 
             fake.enqueue(.redirect("\(fake.baseURL)/followed"))
-            let redirected = await p.postStatus(Self.status(.success))
+            let (patient, http2) = Self.provider(fake, timeout: .seconds(10))
+            defer { Task { try? await http2.shutdown() } }
+            let redirected = await patient.postStatus(Self.status(.success))
             #expect(redirected.errorClass == .permanent)
             #expect(redirected.message?.contains("never follows redirects") == true)
             try await Task.sleep(for: .milliseconds(100))

@@ -97,7 +97,8 @@ struct RelayEndToEndTests {
             defer { kill(serve.process.processIdentifier, SIGTERM) }
             let (_, first) = try await HTTP.post(s.relayURL, body, headers: Self.agent)
             let id = try #require(EndToEndTests.updateID(first), "\(first)")
-            #expect(try await eventually { fake.statuses.count == 1 })
+            let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: s.dir.path("statussync.sqlite")))
+            #expect(try await eventually { try await store.detail(id: id)?.update.delivery.status == .delivered })
             // The central service dies; the agent's retry meets Running, then the same reply.
             await serve.kill(SIGKILL)
             let (_, during) = try await HTTP.post(s.relayURL, body, headers: Self.agent)
@@ -107,8 +108,6 @@ struct RelayEndToEndTests {
             let (_, replay) = try await HTTP.post(s.relayURL, body, headers: Self.agent)
             #expect(replay == first)
 
-            let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: s.dir.path("statussync.sqlite")))
-            #expect(try await eventually { try await store.detail(id: id)?.update.delivery.status == .delivered })
             #expect(try await store.history(HistoryFilter()).count == 1, "no doubled update")
             try await Task.sleep(for: .milliseconds(200))
             #expect(fake.statuses.count == 1, "delivered exactly once")

@@ -206,6 +206,20 @@ struct StoreTests {
         #expect(try await reopened.claimDue(limit: 1).jobs.map(\.id) == [a.updateID!])
     }
 
+    @Test("Crash recovery never sends an older update after a newer one: the interrupted one is superseded")
+    func recoveryKeepsOrder() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let older = try await store.accept(CallFactory.call(CallFactory.status("Running")))
+        #expect(try await store.claimDue(limit: 1).jobs.map(\.id) == [older.updateID!])
+        let newer = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
+        // Crash: the older one is still delivering, the newer one queued.
+        let reopened = SQLiteStore(database: try AppDatabase.openForWriting(path: dir.path("statussync.sqlite")))
+        #expect(try await reopened.recoverInterrupted() == 1)
+        #expect(try await reopened.detail(id: older.updateID!)?.update.delivery.status == .superseded)
+        #expect(try await reopened.claimDue(limit: 5).jobs.map(\.id) == [newer.updateID!])
+    }
+
     @Test("PR updates: decided per workflow until pinned; later calls of the workflow use the pinned sha")
     func prPinning() async throws {
         let dir = try TempDirectory()

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import Yams
+@testable import StatusSyncCore
+
+/// deploy/: the executor-plugin ConfigMaps the agent reads must say what their plugin.yaml says,
+/// and the configs they embed must be valid statussync configs.
+@Suite("Deploy manifests")
+struct DeployManifestTests {
+    static let deploy = TestPaths.testsDirectory.deletingLastPathComponent().deletingLastPathComponent().appending(path: "deploy")
+
+    static func yaml(_ url: URL) throws -> Any? {
+        try Yams.load(yaml: String(contentsOf: url, encoding: .utf8))
+    }
+
+    @Test("Each generated ConfigMap's sidecar.container equals its plugin.yaml container", arguments: ["standalone", "relay"])
+    func configMapMatchesPlugin(mode: String) throws {
+        let dir = Self.deploy.appending(path: "argo").appending(path: mode)
+        let plugin = try #require(try Self.yaml(dir.appending(path: "plugin.yaml")) as? [String: Any])
+        let name = try #require((plugin["metadata"] as? [String: Any])?["name"] as? String)
+        let sidecar = try #require((plugin["spec"] as? [String: Any])?["sidecar"] as? [String: Any])
+        let container = try #require(sidecar["container"] as? [String: Any])
+
+        let configMap = try #require(try Self.yaml(dir.appending(path: "\(name)-executor-plugin-configmap.yaml")) as? [String: Any])
+        #expect(configMap["kind"] as? String == "ConfigMap")
+        let metadata = try #require(configMap["metadata"] as? [String: Any])
+        #expect(metadata["name"] as? String == "\(name)-executor-plugin")
+        #expect((metadata["labels"] as? [String: Any])?["workflows.argoproj.io/configmap-type"] as? String == "ExecutorPlugin")
+        let data = try #require(configMap["data"] as? [String: Any])
+        let containerText = try #require(data["sidecar.container"] as? String)
+        let embedded = try #require(try Yams.load(yaml: containerText) as? [String: Any])
+        #expect(NSDictionary(dictionary: embedded).isEqual(to: container), "\(mode): ConfigMap container differs from plugin.yaml; run python3 deploy/argo/generate.py")
+        let automount = (sidecar["automountServiceAccountToken"] as? Bool) ?? false
+        #expect((data["sidecar.automountServiceAccountToken"] as? String) == (automount ? "true" : "false"))
+        let ports = try #require(container["ports"] as? [[String: Any]])
+        #expect(ports.first?["containerPort"] as? Int == 3001)
+    }
+
+    @Test("The configs embedded in deploy/ parse as statussync configs")
+    func embeddedConfigsParse() throws {
+        let standalone = try #require(try Self.yaml(Self.deploy.appending(path: "argo/standalone/plugin.yaml")) as? [String: Any])
+        let container = try #require(((standalone["spec"] as? [String: Any])?["sidecar"] as? [String: Any])?["container"] as? [String: Any])
+        let env = try #require(container["env"] as? [[String: Any]])
+        let inline = try #require(env.first { $0["name"] as? String == "STATUSSYNC_CONFIG_YAML" }?["value"] as? String)
+        let sidecarConfig = try AppConfig.parse(yaml: inline, source: "standalone plugin.yaml")
+        #expect(sidecarConfig.listen.isLoopback && sidecarConfig.agentTokenFile == "/var/run/argo/token")
+
+        let configMap = try #require(try Self.yaml(Self.deploy.appending(path: "kubernetes/configmap.yaml")) as? [String: Any])
+        let text = try #require((configMap["data"] as? [String: Any])?["config.yaml"] as? String)
+        let central = try AppConfig.parse(yaml: text, source: "kubernetes/configmap.yaml")
+        #expect(!central.listen.isLoopback && !central.tenants.isEmpty, "the central service listens outside loopback only with tenants")
+    }
+}

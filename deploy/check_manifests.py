@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Offline checks of the manifests under deploy/ (run by deploy/validate.sh).
+
+1. Schema: every Kubernetes object in deploy/**/*.yaml is validated with kubernetes-validate in
+   strict mode (unknown fields are errors) against each version in --kube-version.
+   - ExecutorPlugin (plugin.yaml) is not a Kubernetes kind: its sidecar container is validated
+     inside a Pod, as are the containers of the generated plugin ConfigMaps.
+   - Argo kinds (argoproj.io: WorkflowTemplate, ...) have no schema in kubernetes-validate: they
+     are skipped from schema validation (the equivalent of --ignore-missing-schemas) and get the
+     structural checks below instead. Any other kind without a schema is an error.
+   - Strategic-merge patches (*-patch.yaml) are merged onto a minimal object first.
+   - kustomization.yaml: every listed resource exists and every manifest next to it is listed
+     (or is a *.example.yaml); with kubectl on PATH, `kubectl kustomize` output is validated too.
+2. statussync: the embedded configurations use only known keys (CONTRACT §4); file paths in the
+   central config are mounted by the Deployment; the relay's --upstream names the Service in the
+   kustomization's namespace; terminationGracePeriodSeconds > shutdownGrace; the sidecars run as
+   UID 8737 without privilege escalation; Secrets in deploy/ are placeholder examples only.
+3. Containerfile: every top-level directory a target in Package.swift lives in is copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+import kubernetes_validate
+
+DEPLOY = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(DEPLOY)
+
+errors: list[str] = []
+notes: list[str] = []
+
+
+def error(where, what):
+    errors.append(f"{os.path.relpath(where, ROOT) if os.path.isabs(where) else where}: {what}")
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
+
+
+# --------------------------------------------------------------------------- schema validation
+
+
+def schema_validate(obj, where, versions, label=None):
+    name = label or f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+    for version in versions:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            path = ".".join(str(p) for p in e.path) or "(top level)"
+            error(where, f"{name} is invalid for Kubernetes {version} at {path}: {e.message}")
+            return False
+        except kubernetes_validate.SchemaNotFoundError as e:
+            error(where, f"{name}: {e.message}")
+            return False
+    return True
+
+
+def pod_with(container, where, versions, label):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sidecar-check"},
+           "spec": {"containers": [container]}}
+    return schema_validate(pod, where, versions, label)
+
+
+def deep_merge(base, patch):
+    """Strategic merge for the shapes used here: maps merge, lists of named maps merge by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(x, dict) and "name" in x for x in base + patch):
+        out = [copy.deepcopy(x) for x in base]
+        for item in patch:
+            match = next((i for i, x in enumerate(out) if x["name"] == item["name"]), None)
+            if match is None:
+                out.append(copy.deepcopy(item))
+            else:
+                out[match] = deep_merge(out[match], item)
+        return out
+    return copy.deepcopy(patch)
+
+
+PATCH_BASES = {
+    "Deployment": {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+        "spec": {"selector": {"matchLabels": {"app": "x"}},
+                 "template": {"metadata": {"labels": {"app": "x"}},
+                              "spec": {"containers": []}}},
+    },
+}
+
+
+# --------------------------------------------------------------------------- statussync configuration
+
+CONFIG_KEYS = {"listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants",
+               "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes"}
+PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"}
+TENANT_KEYS = {"name", "tokenFile", "namespaces", "repos"}
+DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"}
+IMPLEMENTED_PROVIDER_KINDS = {"github"}
+DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
+PLUGIN_BODY_KEYS = {"provider", "repo", "owner", "sha", "pr", "ref", "context", "label", "state", "status",
+                    "description", "targetURL", "target_url", "comment", "key", "wait"}
+
+
+def seconds(duration):
+    n, unit = int(re.match(r"^[0-9]+", duration).group()), re.sub(r"^[0-9]+", "", duration)
+    return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def check_config(text, where, label):
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        error(where, f"{label}: not valid YAML: {e}")
+        return None
+    if not isinstance(config, dict):
+        error(where, f"{label}: must be a mapping")
+        return None
+
+    def only(mapping, allowed, path):
+        for key in sorted(set(mapping) - allowed):
+            error(where, f"{label}: unknown key {path}{key} (statussync refuses to start)")
+
+    only(config, CONFIG_KEYS, "")
+    for i, p in enumerate(config.get("providers") or []):
+        only(p, PROVIDER_KEYS, f"providers[{i}].")
+        if p.get("kind") not in IMPLEMENTED_PROVIDER_KINDS:
+            error(where, f"{label}: providers[{i}].kind {p.get('kind')!r} is not implemented (github only)")
+        if ("tokenFile" in p) == ("tokenEnv" in p):
+            error(where, f"{label}: providers[{i}] needs exactly one of tokenFile and tokenEnv")
+    for i, t in enumerate(config.get("tenants") or []):
+        only(t, TENANT_KEYS, f"tenants[{i}].")
+        for key in ("name", "tokenFile", "namespaces", "repos"):
+            if not t.get(key):
+                error(where, f"{label}: tenants[{i}].{key} is missing or empty")
+    only(config.get("delivery") or {}, DELIVERY_KEYS, "delivery.")
+    for key in ("retention", "shutdownGrace", "busyTimeout"):
+        if key in config and not DURATION.match(str(config[key])):
+            error(where, f"{label}: {key} {config[key]!r} is not a duration such as 10s")
+    for key, value in (config.get("delivery") or {}).items():
+        if key in ("maxAge", "backoffBase", "backoffCap", "timeout") and not DURATION.match(str(value)):
+            error(where, f"{label}: delivery.{key} {value!r} is not a duration such as 10s")
+    host = str(config.get("listen", "127.0.0.1:3001")).rsplit(":", 1)[0].strip("[]")
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    if not loopback and not config.get("agentTokenFile") and not config.get("tenants"):
+        error(where, f"{label}: listen {config.get('listen')} is not loopback, so agentTokenFile or tenants is required")
+    return config
+
+
+def env_value(container, name):
+    for env in container.get("env") or []:
+        if env.get("name") == name:
+            return env
+    return None
+
+
+def check_sidecar(container, where, label, versions):
+    pod_with(container, where, versions, f"{label} container")
+    sc = container.get("securityContext") or {}
+    if sc.get("runAsUser") != 8737 and sc.get("runAsGroup") != 0:
+        error(where, f"{label}: runAsUser must be 8737 (or runAsGroup 0) to read /var/run/argo/token")
+    if sc.get("runAsNonRoot") is not True or sc.get("allowPrivilegeEscalation") is not False:
+        error(where, f"{label}: needs runAsNonRoot: true and allowPrivilegeEscalation: false")
+    if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+        error(where, f"{label}: capabilities must drop ALL")
+    if container.get("volumeMounts"):
+        error(where, f"{label}: a plugin sidecar cannot mount volumes (the agent pod has none for it)")
+    args = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    inline = env_value(container, "STATUSSYNC_CONFIG_YAML")
+    if inline is not None:
+        config = check_config(inline.get("value", ""), where, f"{label} STATUSSYNC_CONFIG_YAML")
+        if config:
+            if config.get("agentTokenFile") != "/var/run/argo/token":
+                error(where, f"{label}: agentTokenFile should be /var/run/argo/token (the agent's token)")
+            port = str(config.get("listen", "127.0.0.1:3001")).rsplit(":", 1)[1]
+            first = (container.get("ports") or [{}])[0].get("containerPort")
+            if str(first) != port:
+                error(where, f"{label}: the first containerPort ({first}) must be the listen port ({port})")
+            for p in config.get("providers") or []:
+                if "tokenEnv" in p and env_value(container, p["tokenEnv"]) is None:
+                    error(where, f"{label}: provider {p.get('name')} reads ${p['tokenEnv']}, which the container does not set")
+    return args
+
+
+def check_plugin_bodies(obj, where):
+    """WorkflowTemplate/Workflow: hooks name defined templates; statussync bodies use known fields."""
+    spec = obj.get("spec") or {}
+    templates = {t.get("name"): t for t in spec.get("templates") or []}
+    if spec.get("entrypoint") not in templates:
+        error(where, f"entrypoint {spec.get('entrypoint')!r} is not a template")
+    for name, hook in (spec.get("hooks") or {}).items():
+        if hook.get("template") not in templates:
+            error(where, f"hooks.{name}.template {hook.get('template')!r} is not a template")
+        if name != "exit" and not hook.get("expression"):
+            error(where, f"hooks.{name} needs an expression (only exit may omit it)")
+        wanted = {p["name"] for p in ((templates.get(hook.get("template")) or {}).get("inputs") or {}).get("parameters") or []
+                  if "default" not in p and "value" not in p}
+        given = {p["name"] for p in ((hook.get("arguments") or {}).get("parameters") or [])}
+        for missing in sorted(wanted - given):
+            error(where, f"hooks.{name}: input parameter {missing} of template {hook.get('template')} is not supplied")
+    for t in templates.values():
+        declared = {p["name"] for p in ((t.get("inputs") or {}).get("parameters") or [])}
+        for used in re.findall(r"\{\{inputs\.parameters\.([-\w]+)\}\}", yaml.safe_dump(t)):
+            if used not in declared:
+                error(where, f"template {t.get('name')} uses inputs.parameters.{used}, which it does not declare")
+        body = (t.get("plugin") or {}).get("statussync")
+        if body is not None:
+            for key in sorted(set(body) - PLUGIN_BODY_KEYS):
+                error(where, f"template {t.get('name')}: unknown statussync field {key}")
+            for key, value in body.items():
+                if not isinstance(value, str):
+                    error(where, f"template {t.get('name')}: statussync.{key} must be a string (quote it)")
+
+
+# --------------------------------------------------------------------------- main walk
+
+
+def yaml_files():
+    files = []
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "**", "*.y*ml"), recursive=True)):
+        name = os.path.basename(path)
+        if name.startswith(".") or not name.endswith((".yaml", ".yml")):
+            continue  # .hadolint.yaml
+        files.append(path)
+    return files
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kube-version", action="append", required=True)
+    args = parser.parse_args()
+    versions = args.kube_version
+
+    objects = []  # (path, doc)
+    kustomizations = []
+    for path in yaml_files():
+        try:
+            with open(path, encoding="utf-8") as f:
+                docs = [d for d in yaml.safe_load_all(f) if d is not None]
+        except yaml.YAMLError as e:
+            error(path, f"not valid YAML: {e}")
+            continue
+        for doc in docs:
+            if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+                error(path, "every document needs apiVersion and kind")
+                continue
+            if doc["kind"] == "Kustomization":
+                kustomizations.append((path, doc))
+            else:
+                objects.append((path, doc))
+
+    counted = {"validated": 0, "argo": 0}
+    sidecar_args = {}
+    for path, obj in objects:
+        kind, api = obj["kind"], obj["apiVersion"]
+        name = (obj.get("metadata") or {}).get("name")
+        if kind == "ExecutorPlugin":
+            container = ((obj.get("spec") or {}).get("sidecar") or {}).get("container") or {}
+            sidecar_args[path] = check_sidecar(container, path, f"ExecutorPlugin/{name}", versions)
+            counted["validated"] += 1
+        elif api.startswith("argoproj.io/"):
+            counted["argo"] += 1
+            notes.append(f"{rel(path)}: {kind}/{name}: no schema in kubernetes-validate, schema check skipped; structure checked")
+            check_plugin_bodies(obj, path)
+        elif os.path.basename(path).endswith("-patch.yaml"):
+            base = PATCH_BASES.get(kind)
+            if base is None:
+                error(path, f"no base object for a {kind} patch")
+                continue
+            merged = deep_merge(base, obj)
+            for c in merged["spec"]["template"]["spec"]["containers"]:
+                c.setdefault("image", "x")
+            schema_validate(merged, path, versions, f"{kind}/{name} (patch merged onto a minimal {kind})")
+            counted["validated"] += 1
+            containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+            if not any((env_value(c, "ARGO_EXECUTOR_PLUGINS") or {}).get("value") == "true" for c in containers):
+                error(path, "the controller patch must set ARGO_EXECUTOR_PLUGINS=\"true\"")
+        else:
+            schema_validate(obj, path, versions)
+            counted["validated"] += 1
+            labels = (obj.get("metadata") or {}).get("labels") or {}
+            if kind == "ConfigMap" and labels.get("workflows.argoproj.io/configmap-type") == "ExecutorPlugin":
+                try:
+                    container = yaml.safe_load(obj["data"]["sidecar.container"])
+                except (KeyError, yaml.YAMLError) as e:
+                    error(path, f"sidecar.container: {e}")
+                    continue
+                pod_with(container, path, versions, f"{name} sidecar.container")
+                if obj["data"].get("sidecar.automountServiceAccountToken") not in ("true", "false"):
+                    error(path, "sidecar.automountServiceAccountToken must be \"true\" or \"false\"")
+            if kind == "Secret":
+                if not path.endswith(".example.yaml"):
+                    error(path, "Secrets belong only in *.example.yaml files, with placeholder values")
+                for key, value in (obj.get("stringData") or {}).items():
+                    if not str(value).startswith("REPLACE-"):
+                        error(path, f"Secret {name} key {key}: example values must be placeholders starting with REPLACE-")
+                if obj.get("data"):
+                    error(path, f"Secret {name}: use stringData placeholders, not data")
+
+    check_central(objects, kustomizations, sidecar_args, versions)
+    check_containerfile()
+
+    for note in notes:
+        print(f"note: {note}")
+    print(f"manifests: {counted['validated']} objects validated (strict) against Kubernetes {', '.join(versions)}; "
+          f"{counted['argo']} Argo objects checked structurally")
+    if errors:
+        for e in errors:
+            print(f"ERROR {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_central(objects, kustomizations, sidecar_args, versions):
+    by_kind = {}
+    for path, obj in objects:
+        by_kind.setdefault(obj["kind"], []).append((path, obj))
+    namespace = None
+    for path, kz in kustomizations:
+        directory = os.path.dirname(path)
+        namespace = kz.get("namespace", namespace)
+        listed = kz.get("resources") or []
+        for resource in listed:
+            if not os.path.exists(os.path.join(directory, resource)):
+                error(path, f"resource {resource} does not exist")
+        for candidate in sorted(glob.glob(os.path.join(directory, "*.yaml"))):
+            base = os.path.basename(candidate)
+            if base == "kustomization.yaml" or base.endswith(".example.yaml") or base in listed:
+                continue
+            error(path, f"{base} is neither listed in resources nor an *.example.yaml")
+        for path2, obj in objects:
+            if os.path.dirname(path2) == directory and (obj.get("metadata") or {}).get("namespace"):
+                error(path2, "manifests stay namespace-agnostic; the namespace is set in kustomization.yaml")
+        kubectl = shutil.which("kubectl")
+        if kubectl:
+            run = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True, timeout=60)
+            if run.returncode != 0:
+                error(path, f"kubectl kustomize failed: {run.stderr.strip()}")
+            else:
+                rendered = [d for d in yaml.safe_load_all(run.stdout) if d]
+                for obj in rendered:
+                    schema_validate(obj, path, versions, f"rendered {obj['kind']}/{obj['metadata']['name']}")
+                    if obj["metadata"].get("namespace") != namespace:
+                        error(path, f"rendered {obj['kind']}/{obj['metadata']['name']} is not in namespace {namespace}")
+                notes.append(f"{rel(path)}: kubectl kustomize rendered {len(rendered)} objects, validated")
+        else:
+            notes.append(f"{rel(path)}: kubectl not on PATH, kustomize rendering not checked")
+
+    deployments = [(p, o) for p, o in by_kind.get("Deployment", []) if o["metadata"]["name"] == "statussync"]
+    configmaps = {o["metadata"]["name"]: (p, o) for p, o in by_kind.get("ConfigMap", [])}
+    if len(deployments) != 1:
+        error(DEPLOY, "expected exactly one Deployment statussync")
+        return
+    dpath, deploy = deployments[0]
+    spec = deploy["spec"]
+    if spec.get("replicas") != 1 or (spec.get("strategy") or {}).get("type") != "Recreate":
+        error(dpath, "the central service must have replicas: 1 and strategy Recreate (one SQLite owner)")
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    cargs = container.get("args") or []
+    config_path = cargs[cargs.index("--config") + 1] if "--config" in cargs else None
+    if config_path is None or config_path not in mounts:
+        error(dpath, f"serve --config {config_path} is not a mounted file")
+        return
+    volume = volumes.get(mounts[config_path]["name"]) or {}
+    cm_name = (volume.get("configMap") or {}).get("name")
+    key = mounts[config_path].get("subPath")
+    if cm_name not in configmaps or key not in (configmaps[cm_name][1].get("data") or {}):
+        error(dpath, f"--config {config_path} does not come from a ConfigMap key in deploy/")
+        return
+    cpath, cm = configmaps[cm_name]
+    config = check_config(cm["data"][key], cpath, f"{cm_name} {key}")
+    if not config:
+        return
+    if (env_value(container, "STATUSSYNC_CONFIG") or {}).get("value") != config_path:
+        error(dpath, "set STATUSSYNC_CONFIG to the config path so `kubectl exec ... statussync history` finds the database")
+
+    def mounted_dir(file_path, what, want):
+        parent = os.path.dirname(file_path)
+        m = mounts.get(parent)
+        if m is None:
+            error(dpath, f"{what} {file_path}: its directory {parent} is not a volume mount")
+            return
+        v = volumes.get(m["name"]) or {}
+        if want not in v:
+            error(dpath, f"{what} {file_path}: {parent} is mounted from {list(v)}, expected a {want}")
+
+    mounted_dir(config["database"], "database", "persistentVolumeClaim")
+    for p in config.get("providers") or []:
+        if "tokenFile" in p:
+            mounted_dir(p["tokenFile"], f"provider {p['name']} tokenFile", "secret")
+    for t in config.get("tenants") or []:
+        mounted_dir(t["tokenFile"], f"tenant {t['name']} tokenFile", "secret")
+    grace = pod.get("terminationGracePeriodSeconds", 30)
+    if seconds(str(config.get("shutdownGrace", "10s"))) >= grace:
+        error(dpath, f"terminationGracePeriodSeconds {grace} must exceed shutdownGrace {config.get('shutdownGrace')}")
+    port = str(config.get("listen")).rsplit(":", 1)[1]
+    if str((container.get("ports") or [{}])[0].get("containerPort")) != port:
+        error(dpath, f"containerPort must be the listen port {port}")
+    probes = {k: ((container.get(k) or {}).get("httpGet") or {}).get("path") for k in ("readinessProbe", "livenessProbe")}
+    if probes != {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}:
+        error(dpath, f"probes should be readiness /readyz and liveness /healthz, not {probes}")
+
+    services = [o for p, o in by_kind.get("Service", []) if o["metadata"]["name"] == "statussync"]
+    if services and namespace:
+        svc_port = services[0]["spec"]["ports"][0]["port"]
+        expected = f"http://statussync.{namespace}.svc.cluster.local:{svc_port}"
+        for path, args in sidecar_args.items():
+            if "relay" in args:
+                upstream = args[args.index("--upstream") + 1] if "--upstream" in args else None
+                if upstream != expected:
+                    error(path, f"relay --upstream {upstream} should be {expected} (the Service in kustomization's namespace)")
+    for path, netpol in by_kind.get("NetworkPolicy", []):
+        peers = [peer for rule in netpol["spec"].get("ingress") or [] for peer in rule.get("from") or []]
+        ports = [p.get("port") for rule in netpol["spec"].get("ingress") or [] for p in rule.get("ports") or []]
+        agent = all((peer.get("podSelector") or {}).get("matchLabels", {}).get("workflows.argoproj.io/component") == "agent"
+                    and "namespaceSelector" in peer for peer in peers)
+        if not peers or not agent or ports != [int(port)]:
+            error(path, f"ingress must admit only Argo agent pods (any namespace) on port {port}")
+
+
+def check_containerfile():
+    containerfile = os.path.join(DEPLOY, "Containerfile")
+    manifest = os.path.join(ROOT, "Package.swift")
+    try:
+        with open(containerfile, encoding="utf-8") as f:
+            text = f.read()
+        with open(manifest, encoding="utf-8") as f:
+            package = f.read()
+    except OSError as e:
+        error(containerfile, str(e))
+        return
+    copied = set()
+    for line in text.splitlines():
+        m = re.match(r"^COPY\s+(?!--from)(.*)$", line.strip())
+        if m:
+            for src in m.group(1).split()[:-1]:
+                if not src.startswith("--"):
+                    copied.add(src.rstrip("/"))
+    needed = {"Sources", "Plugins", "Tests", "migrations"} | set(re.findall(r'path:\s*"([^"]+)"', package))
+    for path in sorted(needed):
+        if not os.path.exists(os.path.join(ROOT, path)):
+            continue
+        if not any(path == c or path.startswith(c + "/") for c in copied):
+            error(containerfile, f"{path} (used by Package.swift) is not copied into the build stage")
+    if 'ENTRYPOINT ["statussync"]' not in text or "USER 8737" not in text:
+        error(containerfile, "expected ENTRYPOINT [\"statussync\"] and USER 8737")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
