@@ -124,6 +124,20 @@ drain
 DELIVERY=$(delivery_latency)
 stop_serve
 
+echo "bench: relay in front of serve, $CONNECTIONS connections" >&2
+config "$HELD"; rm -f "$WORK"/statussync.sqlite*; start_serve
+RP=$(port)
+RSTART=$(date +%s%N)
+"$BIN" relay --upstream "http://127.0.0.1:$SP" --listen "127.0.0.1:$RP" --log-level warning 2>>"$WORK/relay.log" & RELAY=$!; PIDS+=($RELAY)
+wait_http "http://127.0.0.1:$RP/healthz"
+RELAY_LISTEN_MS=$(( ($(date +%s%N) - RSTART) / 1000000 ))
+sleep 1
+RELAY_RSS_IDLE=$(rss_kib $RELAY VmRSS)
+RELAY_OUT=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/plugin_call.lua "http://127.0.0.1:$RP" | grep '^accepted=')
+RELAY_RSS_PEAK=$(rss_kib $RELAY VmHWM)
+kill -TERM $RELAY; wait $RELAY 2>/dev/null || true
+stop_serve
+
 echo "bench: light load, about 100 calls/s, deliveries running" >&2
 config "$FAST"; rm -f "$WORK"/statussync.sqlite*; start_serve
 LIGHT_OUT=$(paced 100)
@@ -145,7 +159,8 @@ statussync benchmark ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), ${DURATION}s 
       accept → provider call:        $LIGHT_DELIVERY
   (accept → provider latency from statussync_delivery_seconds, interpolated within histogram buckets)
   serve RSS:                         idle $((RSS_IDLE / 1024)) MiB, peak $((RSS_PEAK / 1024)) MiB
-  exec → listening:                  ${LISTEN_MS} ms (includes migrations and the first /healthz)
+  exec → listening:                  serve ${LISTEN_MS} ms (includes migrations), relay ${RELAY_LISTEN_MS} ms (first /healthz answered)
+  relay:                             $(echo "$RELAY_OUT" | field rate) calls/s through it (p99 $(echo "$RELAY_OUT" | field p99_ms) ms); RSS idle $((RELAY_RSS_IDLE / 1024)) MiB, peak $((RELAY_RSS_PEAK / 1024)) MiB
   database bytes per call:           $(( DB_BYTES / (ACCEPTED > 0 ? ACCEPTED : 1) ))
   binary:                            $(( $(stat -c %s "$BIN") / 1048576 )) MiB unstripped
 ceilings on this machine
