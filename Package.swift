@@ -25,9 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
-        // Build tool: turns migrations/NNNN_name.sql into Swift source, so the binary embeds the schema.
-        .executableTarget(name: "MigrationEmbedder", swiftSettings: swiftSettings),
-        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+        // Build tools: the schema from migrations/NNNN_name.sql embedded in the binary, and the
+        // provider registry generated from Sources/StatusSyncProviders/Kinds/*Provider.swift.
+        .executableTarget(name: "BuildCodegen", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["BuildCodegen"]),
+        .plugin(name: "RegisterProviders", capability: .buildTool(), dependencies: ["BuildCodegen"]),
 
         // Domain: the plugin call, its validation, configuration, states. No I/O frameworks.
         .target(
@@ -56,7 +58,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["RegisterProviders"]
         ),
         // Delivery loop: store → provider → store.
         .target(

@@ -13,8 +13,8 @@ struct EmbedMigrations: BuildToolPlugin {
         return [
             .buildCommand(
                 displayName: "Embedding \(inputs.count) migrations",
-                executable: try context.tool(named: "MigrationEmbedder").url,
-                arguments: [output.path()] + inputs.map { $0.path() },
+                executable: try context.tool(named: "BuildCodegen").url,
+                arguments: ["migrations", output.path()] + inputs.map { $0.path() },
                 inputFiles: inputs,
                 outputFiles: [output]
             ),

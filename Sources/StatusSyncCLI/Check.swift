@@ -43,13 +43,9 @@ struct Check: AsyncParsableCommand {
         }
         let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration)
         for provider in config.providers {
-            let label = "provider \(provider.name) (\(provider.kind.rawValue), \(provider.baseURL))"
-            guard ProviderFactory.supportedKinds.contains(provider.kind) else {
-                report(false, "\(label): kind \(provider.kind.rawValue) is not supported by this build")
-                continue
-            }
+            let label = "provider \(provider.name) (\(provider.kind), \(provider.baseURL))"
             do {
-                let made = try ProviderFactory.make([provider], http: http)
+                let made = try ProviderRegistry.make([provider], http: http)
                 let (outcome, identity) = await made[0].identify()
                 if outcome.errorClass == .ok {
                     report(true, "\(label): token accepted, authenticated as \(identity ?? "?")")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StatusSyncCore
+import StatusSyncProviders
 import StatusSyncStore
 
 /// `--config` and `--database`, accepted by every subcommand.
@@ -12,7 +13,7 @@ struct GlobalOptions: ParsableArguments {
     var database: String?
 
     func loadConfig() throws -> AppConfig {
-        var config = try AppConfig.load(path: self.config)
+        var config = try AppConfig.load(path: self.config, catalog: ProviderRegistry.catalog)
         if let database { config.database = database }
         return config
     }

@@ -56,17 +56,10 @@ struct Serve: AsyncParsableCommand {
 
         let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, logger: logger)
         let store = SQLiteStore(database: database)
-        if config.source == AppConfig().source {
-            // Embedded defaults pick providers from the environment; skip kinds this build lacks.
-            for p in config.providers where !ProviderFactory.supportedKinds.contains(p.kind) {
-                logger.warning("ignoring \(p.kind.rawValue) from the environment: this build delivers to github only", metadata: ["provider": "\(p.name)"])
-            }
-            config.providers.removeAll { !ProviderFactory.supportedKinds.contains($0.kind) }
-        }
         let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration, connectionsPerHost: config.delivery.concurrency)
         let providers: [any StatusProvider]
         do {
-            providers = try ProviderFactory.make(config.providers, http: http)
+            providers = try ProviderRegistry.make(config.providers, http: http)
         } catch {
             try? await http.shutdown()
             throw error
@@ -84,7 +77,7 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(deps) { port in
             logger.notice("listening", metadata: [
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "config": "\(settings.source)",
-                "providers": "\(providers.map { "\($0.name)(\($0.kind.rawValue))" }.joined(separator: ","))",
+                "providers": "\(providers.map { "\($0.name)(\($0.kind))" }.joined(separator: ","))",
                 "auth": "\(settings.agentTokenFile == nil ? "" : "agentTokenFile ")\(settings.tenants.isEmpty ? "" : "\(settings.tenants.count) tenants")\(authorizer == nil ? "none" : "")",
             ])
         }

@@ -5,23 +5,23 @@ extension AppConfig {
     /// Loads the configuration: the file given (or `STATUSSYNC_CONFIG`), else the YAML text in
     /// `STATUSSYNC_CONFIG_YAML` (for plugin sidecars, which cannot mount files), else the
     /// embedded defaults.
-    public static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AppConfig {
+    public static func load(path: String?, catalog: ProviderCatalog, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AppConfig {
         let chosen = path ?? environment["STATUSSYNC_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         if chosen == nil, let inline = environment["STATUSSYNC_CONFIG_YAML"], !inline.trimmed.isEmpty {
-            return try parse(yaml: inline, source: "STATUSSYNC_CONFIG_YAML")
+            return try parse(yaml: inline, source: "STATUSSYNC_CONFIG_YAML", catalog: catalog)
         }
-        guard let chosen else { return embeddedDefaults(environment: environment) }
+        guard let chosen else { return embeddedDefaults(environment: environment, catalog: catalog) }
         let text: String
         do {
             text = try String(contentsOfFile: chosen, encoding: .utf8)
         } catch {
             throw ConfigError("cannot read config file \(chosen): \((error as NSError).localizedDescription); check --config or STATUSSYNC_CONFIG")
         }
-        return try parse(yaml: text, source: chosen)
+        return try parse(yaml: text, source: chosen, catalog: catalog)
     }
 
     /// Parses YAML. Unknown keys are errors, so a typo never silently falls back to a default.
-    public static func parse(yaml: String, source: String) throws(ConfigError) -> AppConfig {
+    public static func parse(yaml: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> AppConfig {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -56,7 +56,7 @@ extension AppConfig {
         if let items = try map.list("providers") {
             var names = Set<String>()
             for (i, item) in items.enumerated() {
-                let provider = try parseProvider(item, path: "providers[\(i)]", source: source)
+                let provider = try parseProvider(item, path: "providers[\(i)]", source: source, catalog: catalog)
                 guard names.insert(provider.name).inserted else {
                     throw ConfigError("\(source): providers[\(i)].name \"\(provider.name)\" is used twice; give each provider its own name")
                 }
@@ -81,19 +81,19 @@ extension AppConfig {
         return config
     }
 
-    private static func parseProvider(_ node: Node, path: String, source: String) throws(ConfigError) -> ProviderConfig {
+    private static func parseProvider(_ node: Node, path: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> ProviderConfig {
         let map = try YAMLMap(node, path: path, source: source)
         try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"])
-        guard let kindText = try map.string("kind") else {
-            throw map.error("kind", "is missing; set it to one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let kind = try map.string("kind") else {
+            throw map.error("kind", "is missing; set it to one of \(catalog.kindList)")
         }
-        guard let kind = ProviderKind(rawValue: kindText) else {
-            throw map.error("kind", "\"\(kindText)\" is not a provider kind; use one of \(ProviderKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let traits = catalog[kind] else {
+            throw map.error("kind", "\"\(kind)\" is not a provider kind; use one of \(catalog.kindList)")
         }
-        let name = try map.string("name") ?? kindText
+        let name = try map.string("name") ?? kind
         guard !name.isEmpty, !name.contains("://") else { throw map.error("name", "must be a short name such as github, not a URL") }
-        var base = try map.string("baseURL") ?? kind.defaultBaseURL ?? ""
-        guard !base.isEmpty else { throw map.error("baseURL", "is required for \(kind.rawValue): give the instance root, e.g. https://git.example.com") }
+        var base = try map.string("baseURL") ?? traits.defaultBaseURL ?? ""
+        guard !base.isEmpty else { throw map.error("baseURL", "is required for \(kind): give \(traits.baseURLHelp)") }
         guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
             throw map.error("baseURL", "must be an http(s) URL, not \"\(base)\"")
         }
@@ -107,7 +107,7 @@ extension AppConfig {
         case (nil, nil): throw map.error("tokenFile", "is missing; give tokenFile (a file holding the token) or tokenEnv (an environment variable)")
         case (_?, _?): throw map.error("tokenEnv", "is set together with tokenFile; keep only one of them")
         }
-        var pacing: Pacing? = kind == .github ? .githubDefault : nil
+        var pacing: Pacing? = traits.defaultPacing
         if let node = map.node("pacing") {
             let p = try YAMLMap(node, path: "\(path).pacing", source: source)
             try p.rejectUnknown(["burst", "perMinute"])

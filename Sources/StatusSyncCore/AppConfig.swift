@@ -21,21 +21,20 @@ public struct AppConfig: Sendable {
 
     public init() {}
 
-    /// The embedded defaults: no auth, loopback only, providers from `GITHUB_TOKEN` / `GITLAB_TOKEN`.
-    public static func embeddedDefaults(environment: [String: String]) -> AppConfig {
+    /// The embedded defaults: no auth, loopback only, providers from `GITHUB_TOKEN` / `GITLAB_TOKEN`
+    /// (for the kinds the catalog knows, at their public default base URLs).
+    public static func embeddedDefaults(environment: [String: String], catalog: ProviderCatalog) -> AppConfig {
         var config = AppConfig()
-        if let token = environment["GITHUB_TOKEN"], !token.isEmpty {
-            config.providers.append(ProviderConfig(name: "github", kind: .github, baseURL: ProviderKind.github.defaultBaseURL!, token: .environment("GITHUB_TOKEN"), pacing: .githubDefault))
-        }
-        if let token = environment["GITLAB_TOKEN"], !token.isEmpty {
-            config.providers.append(ProviderConfig(name: "gitlab", kind: .gitlab, baseURL: ProviderKind.gitlab.defaultBaseURL!, token: .environment("GITLAB_TOKEN"), pacing: nil))
+        for (kind, variable) in [("github", "GITHUB_TOKEN"), ("gitlab", "GITLAB_TOKEN")] {
+            guard let token = environment[variable], !token.isEmpty, let traits = catalog[kind], let base = traits.defaultBaseURL else { continue }
+            config.providers.append(ProviderConfig(name: kind, kind: kind, baseURL: base, token: .environment(variable), pacing: traits.defaultPacing))
         }
         return config
     }
 
     /// What the plugin-body validator needs.
-    public var pluginBodyRules: PluginBodyRules {
-        PluginBodyRules(providers: providers.map { .init(name: $0.name, kind: $0.kind) }, argoBaseURL: argoBaseURL)
+    public func pluginBodyRules(catalog: ProviderCatalog) -> PluginBodyRules {
+        PluginBodyRules(providers: providers.compactMap { p in catalog[p.kind].map { .init(name: p.name, traits: $0) } }, argoBaseURL: argoBaseURL)
     }
 }
 
@@ -99,13 +98,14 @@ public struct ProviderConfig: Sendable, Hashable {
     }
 
     public var name: String
-    public var kind: ProviderKind
+    /// `github`, `gitlab`, … (a kind of the provider catalog).
+    public var kind: String
     /// The API root (github, bitbucket-cloud) or instance root (gitlab, gitea, bitbucket-dc), no trailing slash.
     public var baseURL: String
     public var token: TokenSource
     public var pacing: Pacing?
 
-    public init(name: String, kind: ProviderKind, baseURL: String, token: TokenSource, pacing: Pacing?) {
+    public init(name: String, kind: String, baseURL: String, token: TokenSource, pacing: Pacing?) {
         self.name = name
         self.kind = kind
         self.baseURL = baseURL

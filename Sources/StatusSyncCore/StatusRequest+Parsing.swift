@@ -4,10 +4,10 @@ import Foundation
 public struct PluginBodyRules: Sendable {
     public struct Provider: Sendable, Hashable {
         public var name: String
-        public var kind: ProviderKind
-        public init(name: String, kind: ProviderKind) {
+        public var traits: ProviderTraits
+        public init(name: String, traits: ProviderTraits) {
             self.name = name
-            self.kind = kind
+            self.traits = traits
         }
     }
 
@@ -31,7 +31,7 @@ extension StatusRequest {
         let reader = FieldReader(fields: fields)
 
         let provider = try resolveProvider(reader.string("provider"), rules: rules)
-        let repo = try parseRepo(reader, kind: provider.kind)
+        let repo = try parseRepo(reader, traits: provider.traits)
         let sha = try reader.string("sha").map(parseSHA)
         let pr = try reader.positiveInt("pr")
         guard sha != nil || pr != nil else {
@@ -61,8 +61,8 @@ extension StatusRequest {
         } else if let base = rules.argoBaseURL, !workflow.name.isEmpty {
             targetURL = argoWorkflowURL(base: base, workflow: workflow)
         }
-        if provider.kind.requiresTargetURL, targetURL == nil {
-            throw PluginBodyError("\(provider.kind.rawValue) requires a link on every status: set targetURL in the plugin body or argoBaseURL in the statussync config")
+        if provider.traits.requiresTargetURL, targetURL == nil {
+            throw PluginBodyError("\(provider.traits.kind) requires a link on every status: set targetURL in the plugin body or argoBaseURL in the statussync config")
         }
 
         let comment = try reader.string("comment").flatMap(nonEmpty)
@@ -76,7 +76,7 @@ extension StatusRequest {
         let wait = try reader.bool("wait") ?? false
 
         return StatusRequest(
-            provider: provider.name, providerKind: provider.kind, repo: repo, sha: sha, pr: pr, ref: ref,
+            provider: provider.name, providerKind: provider.traits.kind, repo: repo, sha: sha, pr: pr, ref: ref,
             context: context, state: state, description: description, targetURL: targetURL, comment: comment,
             key: key, wait: wait
         )
@@ -105,8 +105,8 @@ extension StatusRequest {
         throw PluginBodyError("unknown provider \"\(name.excerpt(60))\": use one of \(names.isEmpty ? "(none configured; add one under providers: in the config)" : names)")
     }
 
-    private static func parseRepo(_ reader: FieldReader, kind: ProviderKind) throws(PluginBodyError) -> String {
-        let example = kind == .gitlab ? "group/sub/project" : (kind == .bitbucketDC ? "PROJECT/slug" : "owner/name")
+    private static func parseRepo(_ reader: FieldReader, traits: ProviderTraits) throws(PluginBodyError) -> String {
+        let example = traits.repoExample
         var path: String
         if let owner = try reader.string("owner").flatMap(nonEmpty) {
             guard let name = try reader.string("repo").flatMap(nonEmpty) else {
@@ -124,7 +124,7 @@ extension StatusRequest {
         if path.hasSuffix(".git") { path.removeLast(4) }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         let segmentsOK = segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.allSatisfy { $0 < 0x80 && ASCII.isRepoCharacter($0) } }
-        let countOK = kind.allowsNestedRepoPath ? segments.count >= 2 : segments.count == 2
+        let countOK = traits.nestedRepoPath ? segments.count >= 2 : segments.count == 2
         guard segmentsOK, countOK else {
             throw PluginBodyError("invalid repo \"\(path.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
         }

@@ -1,7 +1,7 @@
 /// A validated plugin body: one desired commit status (CONTRACT §2).
 public struct StatusRequest: Sendable, Hashable {
     public var provider: String
-    public var providerKind: ProviderKind
+    public var providerKind: String
     public var repo: String
     /// Lower-case hex. Nil when the status targets `pr` and the head is not pinned yet.
     public var sha: String?
@@ -18,7 +18,7 @@ public struct StatusRequest: Sendable, Hashable {
     public var wait: Bool
 
     public init(
-        provider: String, providerKind: ProviderKind, repo: String, sha: String?, pr: Int?, ref: String?,
+        provider: String, providerKind: String, repo: String, sha: String?, pr: Int?, ref: String?,
         context: String, state: NeutralState, description: String, targetURL: String?, comment: String?,
         key: String?, wait: Bool
     ) {

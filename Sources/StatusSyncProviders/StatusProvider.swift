@@ -63,7 +63,7 @@ public struct CallOutcome: Sendable, Equatable {
 /// A git host that takes commit statuses. A new provider is one type conforming to this.
 public protocol StatusProvider: Sendable {
     var name: String { get }
-    var kind: ProviderKind { get }
+    var kind: String { get }
     /// Calls per token are paced by this bucket (nil: unpaced).
     var pacing: Pacing? { get }
     func postStatus(_ status: StatusDelivery) async -> CallOutcome

@@ -6,6 +6,7 @@ import Prometheus
 import ServiceLifecycle
 import StatusSyncCore
 import StatusSyncDelivery
+import StatusSyncProviders
 import StatusSyncStore
 
 public typealias AppRequestContext = BasicRequestContext
@@ -38,7 +39,7 @@ public struct ServeDependencies<Store: CallStore>: Sendable {
 public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     PluginController(
-        store: deps.store, pluginKeys: deps.config.pluginKeys, rules: deps.config.pluginBodyRules,
+        store: deps.store, pluginKeys: deps.config.pluginKeys, rules: deps.config.pluginBodyRules(catalog: ProviderRegistry.catalog),
         authorizer: deps.authorizer, trigger: deps.delivery, state: deps.state,
         maxBodyBytes: deps.config.maxBodyBytes, logger: deps.logger
     ).addRoutes(to: router)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import StatusSyncProviders
 @testable import StatusSyncCore
 
 @Suite("Configuration (CONTRACT §4)")
@@ -28,10 +29,10 @@ struct ConfigTests {
 
     @Test("The contract's example parses to the documented values")
     func contractExample() throws {
-        let c = try AppConfig.parse(yaml: Self.contractExample, source: "example.yaml")
+        let c = try AppConfig.parse(yaml: Self.contractExample, source: "example.yaml", catalog: ProviderRegistry.catalog)
         #expect(c.listen == ListenAddress(host: "127.0.0.1", port: 3001))
         #expect(c.agentTokenFile == "/var/run/argo/token")
-        #expect(c.providers == [ProviderConfig(name: "github", kind: .github, baseURL: "https://api.github.com", token: .file("/etc/statussync/github/token"), pacing: Pacing(burst: 20, perMinute: 80))])
+        #expect(c.providers == [ProviderConfig(name: "github", kind: "github", baseURL: "https://api.github.com", token: .file("/etc/statussync/github/token"), pacing: Pacing(burst: 20, perMinute: 80))])
         #expect(c.tenants.first?.repos == ["my-org/*"])
         #expect(c.delivery.maxAttempts == 20)
         #expect(c.delivery.maxAge == .seconds(86_400))
@@ -42,7 +43,7 @@ struct ConfigTests {
     @Test("Errors name the file, line, key and the fix")
     func errors() {
         func message(_ yaml: String) -> String? {
-            do { _ = try AppConfig.parse(yaml: yaml, source: "c.yaml"); return nil } catch { return error.message }
+            do { _ = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog); return nil } catch { return error.message }
         }
         #expect(message("listen: 127.0.0.1:3001\nretension: 30d\n") == "c.yaml:2: unknown key retension; known keys here: listen, database, pluginKeys, agentTokenFile, argoBaseURL, providers, tenants, delivery, retention, shutdownGrace, busyTimeout, maxBodyBytes")
         #expect(message("delivery:\n  maxAge: forever\n")?.contains("c.yaml:2: delivery.maxAge must be a duration such as") == true)
@@ -56,13 +57,13 @@ struct ConfigTests {
 
     @Test("No file: embedded defaults, providers from GITHUB_TOKEN")
     func embeddedDefaults() throws {
-        let none = try AppConfig.load(path: nil, environment: [:])
+        let none = try AppConfig.load(path: nil, catalog: ProviderRegistry.catalog, environment: [:])
         #expect(none.providers.isEmpty)
         #expect(none.listen.description == "127.0.0.1:3001")
         #expect(none.database == "./statussync.sqlite")
-        let gh = try AppConfig.load(path: nil, environment: ["GITHUB_TOKEN": "x"])
+        let gh = try AppConfig.load(path: nil, catalog: ProviderRegistry.catalog, environment: ["GITHUB_TOKEN": "x"])
         #expect(gh.providers.map(\.name) == ["github"])
-        #expect(gh.providers.first?.pacing == .githubDefault)
+        #expect(gh.providers.first?.pacing == Pacing(burst: 20, perMinute: 80))
         #expect(try gh.providers[0].loadToken(environment: ["GITHUB_TOKEN": "x"]) == "x")
     }
 

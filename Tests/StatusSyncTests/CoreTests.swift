@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import StatusSyncProviders
 @testable import StatusSyncCore
 
 @Suite("Plugin body validation (CONTRACT §2)")
@@ -85,7 +86,7 @@ struct PluginBodyTests {
 
     @Test("Provider: optional with exactly one, required with several, and none configured is explained")
     func providerChoice() throws {
-        let two = PluginBodyRules(providers: [.init(name: "github", kind: .github), .init(name: "ghe", kind: .github)], argoBaseURL: nil)
+        let two = PluginBodyRules(providers: [.init(name: "github", traits: GitHubProvider.traits), .init(name: "ghe", traits: GitHubProvider.traits)], argoBaseURL: nil)
         #expect(error(["repo": "o/r", "sha": "abcdef1", "state": "running"], rules: two)?.contains("missing provider") == true)
         #expect(try parse(["repo": "o/r", "sha": "abcdef1", "state": "running", "provider": "ghe"], rules: two).provider == "ghe")
         let none = PluginBodyRules(providers: [], argoBaseURL: nil)
@@ -98,32 +99,13 @@ struct PluginBodyTests {
         #expect(try parse(["repo": "o/r", "pr": .number(7), "state": "running"]).pr == 7)
         #expect(try parse(["repo": "o/r", "pr": "7", "state": "running", "wait": "true"]).wait)
         #expect(try parse(["repo": "o/r", "pr": "7", "state": "running", "wait": .bool(false)]).wait == false)
-        let bb = PluginBodyRules(providers: [.init(name: "bb", kind: .bitbucketCloud)], argoBaseURL: nil)
+        let bb = PluginBodyRules(providers: [.init(name: "bb", traits: ProviderTraits(kind: "bitbucket-cloud", defaultBaseURL: nil, baseURLHelp: "", requiresTargetURL: true))], argoBaseURL: nil)
         #expect(error(["repo": "ws/app", "sha": "abcdef1", "state": "running"], rules: bb)?.contains("requires a link") == true)
     }
 }
 
 @Suite("Provider states, descriptions, durations, JSON")
 struct CoreValueTests {
-    @Test("Neutral → provider state table of providers.md §10")
-    func providerStates() {
-        let table: [NeutralState: [String]] = [
-            .pending: ["pending", "pending", "pending", "INPROGRESS", "INPROGRESS"],
-            .running: ["pending", "running", "pending", "INPROGRESS", "INPROGRESS"],
-            .success: ["success", "success", "success", "SUCCESSFUL", "SUCCESSFUL"],
-            .failure: ["failure", "failed", "failure", "FAILED", "FAILED"],
-            .error: ["error", "failed", "error", "FAILED", "FAILED"],
-            .cancelled: ["error", "canceled", "error", "STOPPED", "CANCELLED"],
-            .skipped: ["success", "skipped", "success", "SUCCESSFUL", "SUCCESSFUL"],
-        ]
-        let kinds: [ProviderKind] = [.github, .gitlab, .gitea, .bitbucketCloud, .bitbucketDC]
-        for (state, row) in table {
-            for (kind, expected) in zip(kinds, row) {
-                #expect(kind.providerState(for: state) == expected, "\(state) on \(kind)")
-            }
-        }
-    }
-
     @Test("Descriptions are cut in Unicode scalars with the … inside the limit")
     func truncation() {
         let long = String(repeating: "é", count: 200)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import StatusSyncProviders
 import Yams
 @testable import StatusSyncCore
 
@@ -42,12 +43,12 @@ struct DeployManifestTests {
         let container = try #require(((standalone["spec"] as? [String: Any])?["sidecar"] as? [String: Any])?["container"] as? [String: Any])
         let env = try #require(container["env"] as? [[String: Any]])
         let inline = try #require(env.first { $0["name"] as? String == "STATUSSYNC_CONFIG_YAML" }?["value"] as? String)
-        let sidecarConfig = try AppConfig.parse(yaml: inline, source: "standalone plugin.yaml")
+        let sidecarConfig = try AppConfig.parse(yaml: inline, source: "standalone plugin.yaml", catalog: ProviderRegistry.catalog)
         #expect(sidecarConfig.listen.isLoopback && sidecarConfig.agentTokenFile == "/var/run/argo/token")
 
         let configMap = try #require(try Self.yaml(Self.deploy.appending(path: "kubernetes/configmap.yaml")) as? [String: Any])
         let text = try #require((configMap["data"] as? [String: Any])?["config.yaml"] as? String)
-        let central = try AppConfig.parse(yaml: text, source: "kubernetes/configmap.yaml")
+        let central = try AppConfig.parse(yaml: text, source: "kubernetes/configmap.yaml", catalog: ProviderRegistry.catalog)
         #expect(!central.listen.isLoopback && !central.tenants.isEmpty, "the central service listens outside loopback only with tenants")
     }
 }

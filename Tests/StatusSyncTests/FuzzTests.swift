@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+@testable import StatusSyncProviders
 @testable import StatusSyncCore
 @testable import StatusSyncServer
 @testable import StatusSyncStore
@@ -147,7 +148,7 @@ struct FuzzTests {
                 }
             }
             do {
-                _ = try AppConfig.parse(yaml: mutated.joined(separator: "\n"), source: "fuzz.yaml")
+                _ = try AppConfig.parse(yaml: mutated.joined(separator: "\n"), source: "fuzz.yaml", catalog: ProviderRegistry.catalog)
                 parsed += 1
             } catch {
                 rejected += 1

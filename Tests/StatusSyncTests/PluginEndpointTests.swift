@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+@testable import StatusSyncProviders
 @testable import StatusSyncCore
 @testable import StatusSyncServer
 @testable import StatusSyncStore
@@ -23,7 +24,7 @@ struct PluginEndpointTests {
         let store = SQLiteStore(database: try AppDatabase.openForWriting(path: dir.path("s.sqlite"), busyTimeout: busyTimeout))
         var config = AppConfig()
         config.pluginKeys = pluginKeys
-        config.providers = [ProviderConfig(name: "github", kind: .github, baseURL: "https://api.github.com", token: .environment("X"), pacing: nil)]
+        config.providers = [ProviderConfig(name: "github", kind: "github", baseURL: "https://api.github.com", token: .environment("X"), pacing: nil)]
         config.argoBaseURL = "https://argo.example.com"
         config.maxBodyBytes = maxBody
         var agentTokenFile: String? = nil

@@ -1,12 +1,13 @@
 import Foundation
 import StatusSyncCore
+import StatusSyncProviders
 import StatusSyncStore
 
 /// Builds plugin calls the way the Argo agent sends them.
 enum CallFactory {
     static let workflow = WorkflowRef(namespace: "ci", name: "ci-build-x7k2p", uid: "4f9c2b7e-3a1d-4e8b-9c6f-2d7a1b0e5c93")
     static let sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
-    static let rules = PluginBodyRules(providers: [.init(name: "github", kind: .github)], argoBaseURL: "https://argo.example.com")
+    static let rules = PluginBodyRules(providers: [.init(name: "github", traits: GitHubProvider.traits)], argoBaseURL: "https://argo.example.com")
 
     /// The ExecuteTemplateArgs JSON the agent would POST for this plugin body.
     static func argsJSON(_ body: [String: String], key pluginKey: String = "statussync", workflow: WorkflowRef = workflow, template: String = "report-status") -> Data {

@@ -1,0 +1,101 @@
+import Foundation
+import NIOHTTP1
+import StatusSyncCore
+
+/// GitHub and GitHub Enterprise Server commit statuses (providers.md §2).
+public struct GitHubProvider: ProviderType {
+    public static let traits = ProviderTraits(
+        kind: "github", defaultBaseURL: "https://api.github.com",
+        baseURLHelp: "the API root, https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
+        defaultPacing: Pacing(burst: 20, perMinute: 80)
+    )
+
+    /// GitHub keeps 140 characters of a description.
+    static let descriptionLimit = 140
+
+    public static func providerState(for state: NeutralState) -> String {
+        switch state {
+        case .pending, .running: return "pending"
+        case .success, .skipped: return "success"
+        case .failure: return "failure"
+        case .error, .cancelled: return "error"
+        }
+    }
+
+    public static func make(config: ProviderConfig, token: String, http: ProviderHTTPClient) throws(ConfigError) -> GitHubProvider {
+        GitHubProvider(name: config.name, baseURL: config.baseURL, token: token, pacing: config.pacing, http: http)
+    }
+
+    public let name: String
+    public let pacing: Pacing?
+    /// The API root: `https://api.github.com` or `https://HOST/api/v3`.
+    let baseURL: String
+    let call: ProviderCall
+
+    public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.name = name
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.pacing = pacing
+        self.call = ProviderCall(http: http, token: token, now: now, label: "GitHub", defaultRateLimitWait: Self.secondaryLimitWait,
+                                 remainingHeader: "x-ratelimit-remaining", resetHeader: "x-ratelimit-reset")
+    }
+
+    /// GitHub's secondary rate limit gives no wait; the documented minimum is one minute.
+    static let secondaryLimitWait: Duration = .seconds(60)
+
+    var headers: [(String, String)] {
+        [
+            ("Authorization", "Bearer \(call.token)"),
+            ("Accept", "application/vnd.github+json"),
+            ("X-GitHub-Api-Version", "2022-11-28"),
+            ("User-Agent", "statussync"),
+        ]
+    }
+
+    public func postStatus(_ status: StatusDelivery) async -> CallOutcome {
+        var body: [String: JSONValue] = [
+            "state": .string(Self.providerState(for: status.state)),
+            "context": .string(status.context),
+            "description": .string(status.description.truncated(toScalars: Self.descriptionLimit)),
+        ]
+        if let url = status.targetURL { body["target_url"] = .string(url) }
+        let (outcome, _) = await call.send(.POST, "\(baseURL)/repos/\(status.repo)/statuses/\(status.sha)", headers: headers, json: .object(body),
+                                           notFound: "repository \(status.repo) not found, or the token cannot see it (GitHub answers 404 for private repositories it may not access)",
+                                           special: rateLimit)
+        return outcome
+    }
+
+    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?) {
+        var (outcome, response) = await call.send(.GET, "\(baseURL)/repos/\(repo)/pulls/\(pr)", headers: headers,
+                                                  notFound: "pull request #\(pr) not found in \(repo)", special: rateLimit)
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        guard let sha = (try? JSONValue.parse(response.body))?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
+            outcome.errorClass = .transient
+            outcome.message = "pull request #\(pr) answer has no head.sha"
+            return (outcome, nil)
+        }
+        return (outcome, sha.lowercased())
+    }
+
+    public func identify() async -> (CallOutcome, identity: String?) {
+        let (outcome, response) = await call.send(.GET, "\(baseURL)/user", headers: headers,
+                                                  notFound: "\(baseURL)/user not found: is baseURL the API root (https://api.github.com or https://HOST/api/v3)?",
+                                                  special: rateLimit)
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        return (outcome, (try? JSONValue.parse(response.body))?["login"]?.stringValue ?? "(unknown login)")
+    }
+
+    /// GitHub signals rate limits with 429 and with 403 plus a rate-limit header or message
+    /// (providers.md §2.6): those wait (Retry-After, reset time, or at least a minute).
+    var rateLimit: ProviderCall.Classify {
+        let call = self.call
+        return { response, message in
+            guard response.status == 403 || response.status == 429 else { return nil }
+            let wait = call.rateLimitWait(response)
+            let mentionsRateLimit = message?.lowercased().contains("rate limit") ?? false
+            guard response.status == 429 || wait != nil || mentionsRateLimit || response.header("retry-after") != nil else { return nil }
+            return (.rateLimited(wait: wait ?? Self.secondaryLimitWait), message ?? "rate limited")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import NIOHTTP1
+import StatusSyncCore
+
+/// The mechanics every provider shares: send one request, time it, classify the answer
+/// (providers.md §9.1) and keep the token out of every message.
+struct ProviderCall: Sendable {
+    let http: ProviderHTTPClient
+    let token: String
+    let now: @Sendable () -> Date
+    /// The provider's name for messages ("GitHub", "GitLab", …).
+    let label: String
+    /// When a 429 says nothing about when to come back.
+    var defaultRateLimitWait: Duration = .seconds(10)
+    /// Names of the remaining-quota and reset headers of this provider.
+    var remainingHeader = "RateLimit-Remaining"
+    var resetHeader = "RateLimit-Reset"
+
+    typealias Classify = @Sendable (ProviderHTTPClient.Response, String?) -> (CallOutcome.Class, String?)?
+
+    /// Sends the request; `special` may classify an answer first (provider quirks), returning nil
+    /// to fall back to the common rules.
+    func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], json: JSONValue? = nil,
+              notFound: String, special: Classify? = nil) async -> (CallOutcome, ProviderHTTPClient.Response?) {
+        let started = now()
+        let clock = ContinuousClock.now
+        var allHeaders = headers
+        var body: Data? = nil
+        if let json {
+            allHeaders.append(("Content-Type", "application/json"))
+            body = Data(json.canonicalText.utf8)
+        }
+        let result = await http.send(method: method, url: url, headers: allHeaders, body: body)
+        let elapsed = ContinuousClock.now - clock
+        switch result {
+        case .failure(.transport(let message)):
+            return (CallOutcome(errorClass: .transient, httpStatus: nil, message: redact(message), startedAt: started, duration: elapsed), nil)
+        case .success(let response):
+            let message = Self.errorMessage(response)
+            var (errorClass, text) = special?(response, message) ?? classify(response, message)
+            if response.status == 404, errorClass == .permanent { text = "\(notFound)\(text.map { " (\($0))" } ?? "")" }
+            return (CallOutcome(errorClass: errorClass, httpStatus: response.status, message: text.map(redact), startedAt: started, duration: elapsed), response)
+        }
+    }
+
+    /// 2xx ok; 429 rate-limited (Retry-After, else remaining 0 until reset, else a default wait);
+    /// 5xx and 408 transient; redirects and other 4xx permanent with the provider's message.
+    func classify(_ response: ProviderHTTPClient.Response, _ message: String?) -> (CallOutcome.Class, String?) {
+        let status = response.status
+        if (200..<300).contains(status) { return (.ok, nil) }
+        if status == 429 {
+            return (.rateLimited(wait: rateLimitWait(response) ?? defaultRateLimitWait), message ?? "rate limited (HTTP 429)")
+        }
+        if status >= 500 || status == 408 { return (.transient, message ?? "HTTP \(status)") }
+        if (300..<400).contains(status) {
+            let location = response.header("Location").map { " to \($0)" } ?? ""
+            return (.permanent, "\(label) answered a redirect (HTTP \(status)\(location)); statussync never follows redirects: set baseURL to the address itself")
+        }
+        if status == 401 { return (.permanent, "bad credentials: \(label) rejected the token (\(message ?? "401")); check tokenFile/tokenEnv") }
+        return (.permanent, message ?? "HTTP \(status)")
+    }
+
+    func rateLimitWait(_ response: ProviderHTTPClient.Response) -> Duration? {
+        RateLimitHeaders.wait(header: response.header, remainingName: remainingHeader, resetName: resetHeader, now: now())
+    }
+
+    /// A readable message from an error body: JSON `message`/`error`/`errors`, else a text excerpt.
+    static func errorMessage(_ response: ProviderHTTPClient.Response) -> String? {
+        guard !response.body.isEmpty else { return nil }
+        if let json = try? JSONValue.parse(response.body), case .object = json {
+            var parts: [String] = []
+            for key in ["message", "error"] {
+                switch json[key] {
+                case .string(let m)?: parts.append(m)
+                case .object(let o)?:
+                    if let m = o["message"]?.stringValue { parts.append(m) }
+                    if case .object(let fields)? = o["fields"] {
+                        for (f, v) in fields.sorted(by: { $0.key < $1.key }) {
+                            if case .array(let items) = v { parts.append("\(f): \(items.compactMap(\.stringValue).joined(separator: ", "))") }
+                        }
+                    }
+                case .array(let items)?: parts.append(contentsOf: items.compactMap(\.stringValue))
+                default: break
+                }
+            }
+            if case .array(let errors)? = json["errors"] {
+                for e in errors {
+                    if let m = e["message"]?.stringValue { parts.append(m) } else if let c = e["code"]?.stringValue {
+                        parts.append([e["field"]?.stringValue, c].compactMap { $0 }.joined(separator: " "))
+                    } else if let s = e.stringValue { parts.append(s) }
+                }
+            }
+            if !parts.isEmpty { return parts.joined(separator: ": ").excerpt(500) }
+        }
+        return String(decoding: response.body.prefix(500), as: UTF8.self).excerpt(500)
+    }
+
+    /// Makes sure the token never leaves in a message, whatever the server echoed.
+    func redact(_ text: String) -> String {
+        token.isEmpty ? text : text.replacingOccurrences(of: token, with: "[redacted]")
+    }
+}
+
+extension String {
+    /// Percent-encodes a path segment (GitLab project paths: `group%2Fsub%2Fproject`).
+    var pathSegmentEncoded: String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    }
+}
