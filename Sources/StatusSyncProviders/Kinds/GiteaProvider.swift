@@ -1,0 +1,73 @@
+import Foundation
+import NIOHTTP1
+import StatusSyncCore
+
+/// Gitea and Forgejo commit statuses (providers.md §4).
+public struct GiteaProvider: ProviderType {
+    public static let traits = ProviderTraits(
+        kind: "gitea", defaultBaseURL: nil,
+        baseURLHelp: "the instance root, e.g. https://gitea.example.com (statussync adds /api/v1)"
+    )
+
+    static let descriptionLimit = 1024
+
+    public static func providerState(for state: NeutralState) -> String {
+        switch state {
+        case .pending, .running: return "pending"
+        case .success, .skipped: return "success"
+        case .failure: return "failure"
+        case .error, .cancelled: return "error"
+        }
+    }
+
+    public static func make(config: ProviderConfig, token: String, http: ProviderHTTPClient) throws(ConfigError) -> GiteaProvider {
+        GiteaProvider(name: config.name, baseURL: config.baseURL, token: token, pacing: config.pacing, http: http)
+    }
+
+    public let name: String
+    public let pacing: Pacing?
+    /// `<instance root>/api/v1`.
+    let api: String
+    let call: ProviderCall
+
+    public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.name = name
+        self.api = (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + "/api/v1"
+        self.pacing = pacing
+        self.call = ProviderCall(http: http, token: token, now: now, label: "Gitea")
+    }
+
+    var headers: [(String, String)] { [("Authorization", "token \(call.token)"), ("Accept", "application/json"), ("User-Agent", "statussync")] }
+
+    public func postStatus(_ status: StatusDelivery) async -> CallOutcome {
+        var body: [String: JSONValue] = [
+            "state": .string(Self.providerState(for: status.state)),
+            "context": .string(status.context),
+            "description": .string(status.description.truncated(toScalars: Self.descriptionLimit)),
+        ]
+        if let url = status.targetURL { body["target_url"] = .string(url) }
+        let (outcome, _) = await call.send(.POST, "\(api)/repos/\(status.repo)/statuses/\(status.sha)", headers: headers, json: .object(body),
+                                           notFound: "repository \(status.repo) or commit \(status.sha) not found, or the token cannot see it")
+        return outcome
+    }
+
+    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?) {
+        var (outcome, response) = await call.send(.GET, "\(api)/repos/\(repo)/pulls/\(pr)", headers: headers,
+                                                  notFound: "pull request #\(pr) not found in \(repo)")
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        guard let sha = (try? JSONValue.parse(response.body))?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
+            outcome.errorClass = .transient
+            outcome.message = "pull request #\(pr) answer has no head.sha"
+            return (outcome, nil)
+        }
+        return (outcome, sha.lowercased())
+    }
+
+    public func identify() async -> (CallOutcome, identity: String?) {
+        let (outcome, response) = await call.send(.GET, "\(api)/user", headers: headers,
+                                                  notFound: "\(api)/user not found: is baseURL the Gitea instance root?")
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        return (outcome, (try? JSONValue.parse(response.body))?["login"]?.stringValue ?? "(unknown login)")
+    }
+}

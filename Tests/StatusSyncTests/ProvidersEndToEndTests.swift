@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import StatusSyncCore
+@testable import StatusSyncStore
+
+/// Every provider kind through the real binary: config, delivery, check.
+@Suite("End to end: every provider kind")
+struct ProvidersEndToEndTests {
+    @Test("github, gitlab and gitea providers side by side: each call reaches its provider; check authenticates all")
+    func allKinds() async throws {
+        try await FakeGitHub.run { github in
+            try await FakeGitLab.run { gitlab in
+                try await FakeGitea.run { gitea in
+                    let dir = try TempDirectory()
+                    let port = try ServeProcess.freePort()
+                    let config = dir.path("statussync.yaml")
+                    try """
+                        listen: 127.0.0.1:\(port)
+                        database: \(dir.path("statussync.sqlite"))
+                        argoBaseURL: https://argo.example.com
+                        providers:
+                          - {name: gh, kind: github, baseURL: "\(github.baseURL)", tokenEnv: GH, pacing: {burst: 100, perMinute: 6000}}
+                          - {name: gl, kind: gitlab, baseURL: "\(gitlab.baseURL)", tokenEnv: GL}
+                          - {name: gt, kind: gitea, baseURL: "\(gitea.baseURL)", tokenEnv: GT}
+                        delivery: {backoffBase: 50ms, backoffCap: 500ms}
+                        """.write(toFile: config, atomically: true, encoding: .utf8)
+                    let env = ["GH": github.token, "GL": gitlab.token, "GT": gitea.token]
+                    let serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
+                    defer { kill(serve.process.processIdentifier, SIGTERM) }
+                    let url = "\(serve.baseURL)/api/v1/template.execute"
+                    for (provider, repo) in [("gh", "my-org/app"), ("gl", "group/sub/project"), ("gt", "my-org/app")] {
+                        let (code, reply) = try await HTTP.post(url, CallFactory.argsJSON(["provider": provider, "repo": repo, "sha": CallFactory.sha, "state": "Failed", "context": "e2e"]))
+                        #expect(code == 200 && reply.contains("\"Succeeded\""), "\(provider): \(reply)")
+                    }
+                    #expect(try await eventually { github.statuses.count == 1 && gitlab.jobs.count == 1 && gitea.statuses.count == 1 })
+                    #expect(github.statuses.first?.state == "failure")
+                    #expect(gitlab.jobs.first?.status == "failed")
+                    #expect(gitea.statuses.first?.state == "failure")
+                    let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
+                    #expect(try await eventually { try await store.backlogCount() == 0 })
+                    #expect(try await store.history(HistoryFilter()).allSatisfy { $0.delivery.status == .delivered })
+
+                    let check = try await ServeProcess.cli(["check", "--config", config], environment: env, in: dir)
+                    #expect(check.status == 0, "\(check.out)")
+                    #expect(check.out.components(separatedBy: "authenticated as statussync-bot").count == 4)
+                }
+            }
+        }
+    }
+}
