@@ -131,8 +131,8 @@ public final class DeliveryService: Service, DeliveryTrigger {
 
             if job.sha == nil, let pr = job.pr {
                 var lookup: AttemptRecord? = nil
-                var sha = try await store.pinnedHead(provider: job.provider, repo: job.repo, pr: pr, workflowUID: job.workflow.uid)
-                if sha == nil {
+                var pinned = try await store.pinnedHead(provider: job.provider, repo: job.repo, pr: pr, workflowUID: job.workflow.uid)
+                if pinned == nil {
                     let (outcome, head) = await provider.resolvePullRequestHead(repo: job.repo, pr: pr)
                     count(provider, outcome)
                     lookup = attempt(outcome, .resolvePR)
@@ -140,10 +140,10 @@ public final class DeliveryService: Service, DeliveryTrigger {
                         try await finish(job, attempt: lookup, decision: decision(for: outcome, job: job, provider: provider.name), log: log)
                         return
                     }
-                    log.info("pinned pull request head", metadata: ["pr": "\(pr)", "sha": "\(head)"])
-                    sha = head
+                    log.info("pinned pull request head", metadata: ["pr": "\(pr)", "sha": "\(head.sha)", "branch": "\(head.sourceBranch ?? "-")"])
+                    pinned = head
                 }
-                switch try await store.pin(job, sha: sha!, attempt: lookup) {
+                switch try await store.pin(job, head: pinned!, attempt: lookup) {
                 case .send(let pinned):
                     job = pinned
                 case .notSent(let status):

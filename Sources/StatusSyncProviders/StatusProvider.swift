@@ -67,8 +67,8 @@ public protocol StatusProvider: Sendable {
     /// Calls per token are paced by this bucket (nil: unpaced).
     var pacing: Pacing? { get }
     func postStatus(_ status: StatusDelivery) async -> CallOutcome
-    /// Looks up a pull request's head commit. The sha is set only when the outcome is `.ok`.
-    func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?)
+    /// Looks up a pull request's head commit (and source branch). Set only when the outcome is `.ok`.
+    func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?)
     /// Calls the provider's authenticated-identity endpoint (`statussync check`): who the token is.
     func identify() async -> (CallOutcome, identity: String?)
 }

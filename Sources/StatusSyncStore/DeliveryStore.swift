@@ -85,10 +85,10 @@ public protocol DeliveryStore: Sendable {
     /// flight; also says when the next queued update not yet due will be.
     func claimDue(limit: Int) async throws -> ClaimBatch
     /// The head already pinned for this workflow's PR, if any.
-    func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> String?
+    func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> PullRequestHead?
     /// Pins a PR head for the job's workflow (recording the lookup attempt, if one was made) and
     /// re-decides dedup/supersede for the updates that joined the pinned sha.
-    func pin(_ job: DeliveryJob, sha: String, attempt: AttemptRecord?) async throws -> PinResult
+    func pin(_ job: DeliveryJob, head: PullRequestHead, attempt: AttemptRecord?) async throws -> PinResult
     /// Records the attempt (if any) and moves the update on. Returns its new status.
     @discardableResult
     func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus

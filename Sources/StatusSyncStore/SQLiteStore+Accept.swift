@@ -36,11 +36,14 @@ extension SQLiteStore {
             return AcceptResult(callID: firstID, updateID: updateID, outcome: .repeated, reply: reply)
         }
 
-        // A PR whose head this workflow already pinned goes straight to that sha.
+        // A PR whose head this workflow already pinned goes straight to that sha (and branch).
         var sha = request.sha
-        if sha == nil, let pr = request.pr {
-            sha = try String.fetchOne(db.cachedStatement(sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
-                                      arguments: [request.provider, request.repo, pr, call.workflow.uid])
+        var ref = request.ref
+        if sha == nil, let pr = request.pr,
+           let pinned = try Row.fetchOne(db.cachedStatement(sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
+                                         arguments: [request.provider, request.repo, pr, call.workflow.uid]) {
+            sha = pinned["sha"]
+            ref = ref ?? pinned["ref"]
         }
         let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
         let (status, linked) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
@@ -50,7 +53,7 @@ extension SQLiteStore {
                 workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                at, request.provider, request.repo, sha, request.pr, request.ref, request.context, request.state.rawValue,
+                at, request.provider, request.repo, sha, request.pr, ref, request.context, request.state.rawValue,
                 request.description, request.targetURL, request.comment, call.workflow.namespace, call.workflow.name,
                 call.workflow.uid, request.wait, status.rawValue, linked, status == .queued ? at : nil, at,
                 status == .queued ? nil : at,

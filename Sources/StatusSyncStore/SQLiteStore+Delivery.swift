@@ -67,26 +67,29 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> String? {
+    public func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> PullRequestHead? {
         try await database.reader.read { db in
-            try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
-                                arguments: [provider, repo, pr, workflowUID])
+            try Row.fetchOne(db, sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+                             arguments: [provider, repo, pr, workflowUID]).map { PullRequestHead(sha: $0["sha"], sourceBranch: $0["ref"]) }
         }
     }
 
-    public func pin(_ job: DeliveryJob, sha: String, attempt: AttemptRecord?) async throws -> PinResult {
+    public func pin(_ job: DeliveryJob, head: PullRequestHead, attempt: AttemptRecord?) async throws -> PinResult {
+        let sha = head.sha
         guard let pr = job.pr else { return .send(job) }
         let at = Timestamp.ms(now())
         return try await database.writer.write { db in
             if let attempt { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
-            try db.execute(sql: "INSERT OR IGNORE INTO pr_heads (provider, repo, pr, workflow_uid, sha, resolved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [job.provider, job.repo, pr, job.workflow.uid, sha.lowercased(), at])
-            let pinned = try String.fetchOne(db, sql: "SELECT sha FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
-                                             arguments: [job.provider, job.repo, pr, job.workflow.uid]) ?? sha.lowercased()
+            try db.execute(sql: "INSERT OR IGNORE INTO pr_heads (provider, repo, pr, workflow_uid, sha, ref, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [job.provider, job.repo, pr, job.workflow.uid, sha.lowercased(), head.sourceBranch, at])
+            let pinnedRow = try Row.fetchOne(db, sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?",
+                                             arguments: [job.provider, job.repo, pr, job.workflow.uid])
+            let pinned: String = pinnedRow?["sha"] ?? sha.lowercased()
+            let pinnedRef: String? = pinnedRow?["ref"]
             let workflowRows = "provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND sha IS NULL"
             let workflowArgs: StatementArguments = [job.provider, job.repo, pr, job.workflow.uid]
             let contexts = try String.fetchAll(db, sql: "SELECT DISTINCT context FROM updates WHERE \(workflowRows)", arguments: workflowArgs)
-            try db.execute(sql: "UPDATE updates SET sha = ? WHERE \(workflowRows)", arguments: [pinned] + workflowArgs)
+            try db.execute(sql: "UPDATE updates SET sha = ?, ref = COALESCE(ref, ?) WHERE \(workflowRows)", arguments: [pinned, pinnedRef] + workflowArgs)
             for context in contexts {
                 let subject = Subject(provider: job.provider, repo: job.repo, context: context, sha: pinned, pr: pr, workflowUID: job.workflow.uid)
                 try Self.reconcile(subject, claimedID: job.id, at: at, in: db)
@@ -104,6 +107,7 @@ extension SQLiteStore: DeliveryStore {
             }
             var pinnedJob = job
             pinnedJob.sha = pinned
+            pinnedJob.ref = job.ref ?? pinnedRef
             return .send(pinnedJob)
         }
     }

@@ -140,9 +140,9 @@ struct GitHubProviderTests {
             let (p, http) = Self.provider(fake, prefix: "/api/v3")
             defer { Task { try? await http.shutdown() } }
             fake.setPull("my-org/app", 12, head: "ABCDEF0123456789ABCDEF0123456789ABCDEF01")
-            let (ok, sha) = await p.resolvePullRequestHead(repo: "my-org/app", pr: 12)
+            let (ok, head) = await p.resolvePullRequestHead(repo: "my-org/app", pr: 12)
             #expect(ok.errorClass == .ok)
-            #expect(sha == "abcdef0123456789abcdef0123456789abcdef01")
+            #expect(head == PullRequestHead(sha: "abcdef0123456789abcdef0123456789abcdef01", sourceBranch: "feature"))
             let (missing, none) = await p.resolvePullRequestHead(repo: "my-org/app", pr: 13)
             #expect(missing.errorClass == .permanent)
             #expect(none == nil)

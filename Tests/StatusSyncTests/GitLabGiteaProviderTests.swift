@@ -107,8 +107,8 @@ struct GitLabProviderTests {
             let (p, http) = Self.provider(fake)
             defer { Task { try? await http.shutdown() } }
             fake.setMergeRequest("group/sub/project", 5, sha: "ABCDEF0123456789ABCDEF0123456789ABCDEF01")
-            let (ok, sha) = await p.resolvePullRequestHead(repo: "group/sub/project", pr: 5)
-            #expect(ok.errorClass == .ok && sha == "abcdef0123456789abcdef0123456789abcdef01")
+            let (ok, head) = await p.resolvePullRequestHead(repo: "group/sub/project", pr: 5)
+            #expect(ok.errorClass == .ok && head == PullRequestHead(sha: "abcdef0123456789abcdef0123456789abcdef01", sourceBranch: "feature"))
             let (missing, none) = await p.resolvePullRequestHead(repo: "group/sub/project", pr: 6)
             #expect(missing.errorClass == .permanent && none == nil)
             let (me, name) = await p.identify()
@@ -155,8 +155,8 @@ struct GiteaProviderTests {
             fake.traffic.enqueue(.status(429, headers: [("Retry-After", "2")], body: "slow down", contentType: "text/plain"))
             #expect(await p.postStatus(Self.status(.success)).errorClass == .rateLimited(wait: .seconds(2)))
             fake.setPull("my-org/app", 3, head: "1111111111111111111111111111111111111111")
-            let (ok, sha) = await p.resolvePullRequestHead(repo: "my-org/app", pr: 3)
-            #expect(ok.errorClass == .ok && sha == "1111111111111111111111111111111111111111")
+            let (ok, head) = await p.resolvePullRequestHead(repo: "my-org/app", pr: 3)
+            #expect(ok.errorClass == .ok && head?.sha == "1111111111111111111111111111111111111111" && head?.sourceBranch == "feature")
             #expect(await p.resolvePullRequestHead(repo: "my-org/app", pr: 4).0.errorClass == .permanent)
         }
     }

@@ -231,14 +231,16 @@ struct StoreTests {
         let claimed = try await store.claimDue(limit: 5).jobs
         #expect(claimed.map(\.id) == [pr.updateID!])
         #expect(claimed[0].sha == nil)
-        let result = try await store.pin(claimed[0], sha: head, attempt: nil)
+        let result = try await store.pin(claimed[0], head: PullRequestHead(sha: head, sourceBranch: "feature/x"), attempt: nil)
         guard case .send(let job) = result else { Issue.record("expected send, got \(result)"); return }
         #expect(job.sha == head)
-        #expect(try await store.pinnedHead(provider: "github", repo: "my-org/app", pr: 12, workflowUID: "uid-1") == head)
+        #expect(job.ref == "feature/x", "the PR's source branch becomes the ref")
+        #expect(try await store.pinnedHead(provider: "github", repo: "my-org/app", pr: 12, workflowUID: "uid-1")?.sha == head)
 
         // A later call of the same workflow goes straight to the pinned sha, even if the PR moved.
         let later = try await store.accept(CallFactory.call(["repo": "my-org/app", "pr": "12", "state": "Failed", "context": "ci/argo"], workflow: w1))
         #expect(try await store.detail(id: later.updateID!)?.update.sha == head)
+        #expect(try await store.detail(id: later.updateID!)?.update.ref == "feature/x")
         // Another workflow on the same PR is not pinned by w1's lookup.
         let w2 = try await store.accept(CallFactory.call(["repo": "my-org/app", "pr": "12", "state": "Running", "context": "ci/argo"], workflow: WorkflowRef(namespace: "ci", name: "w2", uid: "uid-2")))
         #expect(try await store.detail(id: w2.updateID!)?.update.sha == nil)
@@ -256,7 +258,7 @@ struct StoreTests {
         let pr = try await store.accept(CallFactory.call(["repo": "my-org/app", "pr": "5", "state": "Succeeded", "context": "ci/argo"], workflow: w1))
         let claimed = try await store.claimDue(limit: 5).jobs
         #expect(claimed.map(\.id) == [pr.updateID!])
-        let result = try await store.pin(claimed[0], sha: CallFactory.sha, attempt: nil)
+        let result = try await store.pin(claimed[0], head: PullRequestHead(sha: CallFactory.sha, sourceBranch: nil), attempt: nil)
         #expect(result == .notSent(.duplicate))
     }
 

@@ -66,16 +66,17 @@ public struct GitHubProvider: ProviderType {
         return outcome
     }
 
-    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?) {
+    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
         var (outcome, response) = await call.send(.GET, "\(baseURL)/repos/\(repo)/pulls/\(pr)", headers: headers,
                                                   notFound: "pull request #\(pr) not found in \(repo)", special: rateLimit)
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        guard let sha = (try? JSONValue.parse(response.body))?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
+        let json = try? JSONValue.parse(response.body)
+        guard let sha = json?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
             outcome.errorClass = .transient
             outcome.message = "pull request #\(pr) answer has no head.sha"
             return (outcome, nil)
         }
-        return (outcome, sha.lowercased())
+        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["head"]?["ref"]?.stringValue))
     }
 
     public func identify() async -> (CallOutcome, identity: String?) {

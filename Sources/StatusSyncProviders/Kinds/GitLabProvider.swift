@@ -94,18 +94,19 @@ public struct GitLabProvider: ProviderType {
         return outcome
     }
 
-    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, sha: String?) {
+    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
         let (failed, projectID) = await projectID(repo)
         guard let projectID else { return (failed!, nil) }
         var (outcome, response) = await call.send(.GET, "\(api)/projects/\(projectID)/merge_requests/\(pr)", headers: headers,
                                                   notFound: "merge request !\(pr) not found in \(repo)", special: quirks(for: nil))
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        guard let sha = (try? JSONValue.parse(response.body))?["sha"]?.stringValue, !sha.isEmpty else {
+        let json = try? JSONValue.parse(response.body)
+        guard let sha = json?["sha"]?.stringValue, !sha.isEmpty else {
             outcome.errorClass = .transient
             outcome.message = "merge request !\(pr) answer has no sha"
             return (outcome, nil)
         }
-        return (outcome, sha.lowercased())
+        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["source_branch"]?.stringValue))
     }
 
     public func identify() async -> (CallOutcome, identity: String?) {
