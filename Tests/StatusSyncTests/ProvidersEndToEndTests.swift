@@ -6,11 +6,12 @@ import Testing
 /// Every provider kind through the real binary: config, delivery, check.
 @Suite("End to end: every provider kind")
 struct ProvidersEndToEndTests {
-    @Test("github, gitlab and gitea providers side by side: each call reaches its provider; check authenticates all")
+    @Test("github, gitlab, gitea, bitbucket-cloud and bitbucket-dc side by side: each call reaches its provider; check authenticates all")
     func allKinds() async throws {
         try await FakeGitHub.run { github in
             try await FakeGitLab.run { gitlab in
                 try await FakeGitea.run { gitea in
+                  try await FakeBitbucket.run { bitbucket in
                     let dir = try TempDirectory()
                     let port = try ServeProcess.freePort()
                     let config = dir.path("statussync.yaml")
@@ -22,17 +23,21 @@ struct ProvidersEndToEndTests {
                           - {name: gh, kind: github, baseURL: "\(github.baseURL)", tokenEnv: GH, pacing: {burst: 100, perMinute: 6000}}
                           - {name: gl, kind: gitlab, baseURL: "\(gitlab.baseURL)", tokenEnv: GL}
                           - {name: gt, kind: gitea, baseURL: "\(gitea.baseURL)", tokenEnv: GT}
+                          - {name: bbc, kind: bitbucket-cloud, baseURL: "\(bitbucket.baseURL)", tokenEnv: BB}
+                          - {name: bbdc, kind: bitbucket-dc, baseURL: "\(bitbucket.baseURL)/bitbucket", tokenEnv: BB}
                         delivery: {backoffBase: 50ms, backoffCap: 500ms}
                         """.write(toFile: config, atomically: true, encoding: .utf8)
-                    let env = ["GH": github.token, "GL": gitlab.token, "GT": gitea.token]
+                    let env = ["GH": github.token, "GL": gitlab.token, "GT": gitea.token, "BB": bitbucket.token]
                     let serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
                     defer { kill(serve.process.processIdentifier, SIGTERM) }
                     let url = "\(serve.baseURL)/api/v1/template.execute"
-                    for (provider, repo) in [("gh", "my-org/app"), ("gl", "group/sub/project"), ("gt", "my-org/app")] {
+                    for (provider, repo) in [("gh", "my-org/app"), ("gl", "group/sub/project"), ("gt", "my-org/app"), ("bbc", "ws/app"), ("bbdc", "PROJ/app")] {
                         let (code, reply) = try await HTTP.post(url, CallFactory.argsJSON(["provider": provider, "repo": repo, "sha": CallFactory.sha, "state": "Failed", "context": "e2e"]))
                         #expect(code == 200 && reply.contains("\"Succeeded\""), "\(provider): \(reply)")
                     }
-                    #expect(try await eventually { github.statuses.count == 1 && gitlab.jobs.count == 1 && gitea.statuses.count == 1 })
+                    #expect(try await eventually { github.statuses.count == 1 && gitlab.jobs.count == 1 && gitea.statuses.count == 1 && bitbucket.builds.count == 2 })
+                    #expect(Set(bitbucket.builds.map(\.state)) == ["FAILED"])
+                    #expect(bitbucket.builds.allSatisfy { $0.url == "https://argo.example.com/workflows/ci/ci-build-x7k2p" })
                     #expect(github.statuses.first?.state == "failure")
                     #expect(gitlab.jobs.first?.status == "failed")
                     #expect(gitea.statuses.first?.state == "failure")
@@ -42,7 +47,8 @@ struct ProvidersEndToEndTests {
 
                     let check = try await ServeProcess.cli(["check", "--config", config], environment: env, in: dir)
                     #expect(check.status == 0, "\(check.out)")
-                    #expect(check.out.components(separatedBy: "authenticated as statussync-bot").count == 4)
+                    #expect(check.out.components(separatedBy: "authenticated as statussync-bot").count == 6)
+                  }
                 }
             }
         }

@@ -1,0 +1,43 @@
+/// Bitbucket identifies a build status by `key`: the context when it fits in 40 characters, else
+/// a stable shortened form with a hash suffix (CONTRACT §2), so one context is always one key.
+enum BitbucketKey {
+    static let maxLength = 40
+
+    static func make(_ context: String) -> String {
+        guard context.count > maxLength else { return context }
+        let digest = String(fnv1a64(context), radix: 16)
+        let hash = String(repeating: "0", count: 16 - digest.count) + digest
+        return String(context.prefix(maxLength - 17)) + "-" + hash
+    }
+
+    /// FNV-1a, 64 bits, over the UTF-8 bytes.
+    static func fnv1a64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    /// `Authorization` for a Bitbucket token: `user:app-password` is Basic, anything else Bearer.
+    static func authorization(_ token: String) -> String {
+        if token.contains(":") { return "Basic " + base64(Array(token.utf8)) }
+        return "Bearer \(token)"
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var out = ""
+        var i = 0
+        while i < bytes.count {
+            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : "=")
+            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : "=")
+            i += 3
+        }
+        return out
+    }
+}

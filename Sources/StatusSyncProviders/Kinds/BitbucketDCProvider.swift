@@ -1,0 +1,93 @@
+import Foundation
+import NIOHTTP1
+import StatusSyncCore
+
+/// Bitbucket Data Center / Server build statuses on the 7.14+ endpoint (providers.md §5.2):
+/// `POST …/projects/{key}/repos/{slug}/commits/{sha}/builds`, 204 on success.
+public struct BitbucketDCProvider: ProviderType {
+    public static let traits = ProviderTraits(
+        kind: "bitbucket-dc", defaultBaseURL: nil,
+        baseURLHelp: "the instance root with any context path, e.g. https://bitbucket.example.com/bitbucket (statussync adds /rest/api/latest)",
+        requiresTargetURL: true, repoExample: "PROJECT/slug"
+    )
+
+    static let descriptionLimit = 255
+
+    public static func providerState(for state: NeutralState) -> String {
+        switch state {
+        case .pending, .running: return "INPROGRESS"
+        case .success, .skipped: return "SUCCESSFUL"
+        case .failure, .error: return "FAILED"
+        case .cancelled: return "CANCELLED"
+        }
+    }
+
+    public static func make(config: ProviderConfig, token: String, http: ProviderHTTPClient) throws(ConfigError) -> BitbucketDCProvider {
+        BitbucketDCProvider(name: config.name, baseURL: config.baseURL, token: token, pacing: config.pacing, http: http)
+    }
+
+    public let name: String
+    public let pacing: Pacing?
+    let root: String
+    /// `<instance root>/rest/api/latest`.
+    let api: String
+    let call: ProviderCall
+
+    public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.name = name
+        self.root = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.api = root + "/rest/api/latest"
+        self.pacing = pacing
+        self.call = ProviderCall(http: http, token: token, now: now, label: "Bitbucket Data Center")
+    }
+
+    var headers: [(String, String)] { [("Authorization", BitbucketKey.authorization(call.token)), ("Accept", "application/json"), ("User-Agent", "statussync")] }
+
+    /// `PROJECT/slug` → `projects/PROJECT/repos/slug`.
+    func repoPath(_ repo: String) -> String {
+        let parts = repo.split(separator: "/", maxSplits: 1)
+        return "projects/\(parts.first ?? "")/repos/\(parts.count > 1 ? parts[1] : "")"
+    }
+
+    public func postStatus(_ status: StatusDelivery) async -> CallOutcome {
+        var body: [String: JSONValue] = [
+            "key": .string(BitbucketKey.make(status.context)),
+            "name": .string(status.context),
+            "state": .string(Self.providerState(for: status.state)),
+            "description": .string(status.description.truncated(toScalars: Self.descriptionLimit)),
+            "url": .string(status.targetURL ?? ""),
+        ]
+        if let ref = status.ref { body["ref"] = .string(ref.hasPrefix("refs/") ? ref : "refs/heads/\(ref)") }
+        let (outcome, _) = await call.send(.POST, "\(api)/\(repoPath(status.repo))/commits/\(status.sha)/builds", headers: headers,
+                                           json: .object(body), notFound: "repository \(status.repo) or commit \(status.sha) not found, or the token cannot see it")
+        return outcome
+    }
+
+    public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
+        var (outcome, response) = await call.send(.GET, "\(api)/\(repoPath(repo))/pull-requests/\(pr)", headers: headers,
+                                                  notFound: "pull request #\(pr) not found in \(repo)")
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        let json = try? JSONValue.parse(response.body)
+        guard let sha = json?["fromRef"]?["latestCommit"]?.stringValue, !sha.isEmpty else {
+            outcome.errorClass = .transient
+            outcome.message = "pull request #\(pr) answer has no fromRef.latestCommit"
+            return (outcome, nil)
+        }
+        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["fromRef"]?["displayId"]?.stringValue))
+    }
+
+    /// `whoami` answers the authenticated user name as plain text (empty when anonymous).
+    public func identify() async -> (CallOutcome, identity: String?) {
+        var (outcome, response) = await call.send(.GET, "\(root)/plugins/servlet/applinks/whoami", headers: headers,
+                                                  notFound: "\(root)/plugins/servlet/applinks/whoami not found: is baseURL the Bitbucket instance root?")
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        let user = String(decoding: response.body, as: UTF8.self).trimmed
+        guard !user.isEmpty else {
+            outcome.errorClass = .permanent
+            outcome.message = "the token is not accepted: Bitbucket treats the request as anonymous"
+            return (outcome, nil)
+        }
+        return (outcome, user)
+    }
+}
