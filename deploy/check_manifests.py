@@ -108,7 +108,7 @@ CONFIG_KEYS = {"listen", "database", "pluginKeys", "agentTokenFile", "argoBaseUR
 PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"}
 TENANT_KEYS = {"name", "tokenFile", "namespaces", "repos"}
 DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"}
-IMPLEMENTED_PROVIDER_KINDS = {"github"}
+IMPLEMENTED_PROVIDER_KINDS = {"github", "gitlab", "gitea", "bitbucket-cloud", "bitbucket-dc"}
 DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
 PLUGIN_BODY_KEYS = {"provider", "repo", "owner", "sha", "pr", "ref", "context", "label", "state", "status",
                     "description", "targetURL", "target_url", "comment", "key", "wait"}
@@ -137,7 +137,7 @@ def check_config(text, where, label):
     for i, p in enumerate(config.get("providers") or []):
         only(p, PROVIDER_KEYS, f"providers[{i}].")
         if p.get("kind") not in IMPLEMENTED_PROVIDER_KINDS:
-            error(where, f"{label}: providers[{i}].kind {p.get('kind')!r} is not implemented (github only)")
+            error(where, f"{label}: providers[{i}].kind {p.get('kind')!r} is not a provider kind")
         if ("tokenFile" in p) == ("tokenEnv" in p):
             error(where, f"{label}: providers[{i}] needs exactly one of tokenFile and tokenEnv")
     for i, t in enumerate(config.get("tenants") or []):
