@@ -29,6 +29,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
     private let stopping = Atomic<Bool>(false)
     private let buckets: [String: TokenBucket]
     private let pausedUntil = Mutex<[String: Date]>([:])
+    private let commentLocks = KeyedLock()
 
     /// How often the loop looks at the queue when nothing wakes it (also catches requeues made
     /// by another process, such as `statussync retry`).
@@ -159,11 +160,23 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 repo: job.repo, sha: sha, ref: job.ref, context: job.context, state: job.state,
                 description: job.description, targetURL: job.targetURL))
             count(provider, outcome)
-            if outcome.errorClass == .ok {
-                try await finish(job, attempt: attempt(outcome, .status), decision: .delivered, log: log)
+            var attempts = [attempt(outcome, .status)]
+            var last = outcome
+            if outcome.errorClass == .ok, let text = job.comment, let pr = job.pr {
+                // The sticky comment follows the status; one upsert at a time per PR and context.
+                let sticky = StickyComment(pr: pr, context: job.context, body: text)
+                let repo = job.repo
+                last = await commentLocks.withLock("\(provider.name)\u{1F}\(repo)\u{1F}\(pr)\u{1F}\(job.context)") {
+                    await provider.upsertComment(repo: repo, comment: sticky)
+                }
+                count(provider, last)
+                attempts.append(attempt(last, .comment))
+            }
+            if last.errorClass == .ok {
+                try await finish(job, attempts: attempts, decision: .delivered, log: log)
                 StatusMetrics.delivered(after: Int64(now().timeIntervalSince(job.createdAt) * 1e9))
             } else {
-                try await finish(job, attempt: attempt(outcome, .status), decision: decision(for: outcome, job: job, provider: provider.name), log: log)
+                try await finish(job, attempts: attempts, decision: decision(for: last, job: job, provider: provider.name), log: log)
             }
         } catch is CancellationError {
             log.info("delivery abandoned at shutdown; retried at next start")
@@ -206,7 +219,11 @@ public final class DeliveryService: Service, DeliveryTrigger {
     }
 
     private func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision, log: JobLogger) async throws {
-        let status = try await store.finish(job, attempt: attempt, decision: decision)
+        try await finish(job, attempts: attempt.map { [$0] } ?? [], decision: decision, log: log)
+    }
+
+    private func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision, log: JobLogger) async throws {
+        let status = try await store.finish(job, attempts: attempts, decision: decision)
         updateCounter(status)
         switch status {
         case .delivered:

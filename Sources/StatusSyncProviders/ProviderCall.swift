@@ -109,3 +109,24 @@ extension String {
         return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
     }
 }
+
+extension JSONValue {
+    /// An id as text whether the provider sends it as a number or a string.
+    var idText: String? {
+        switch self {
+        case .number(let n): return String(Int64(n))
+        case .string(let s): return s
+        default: return nil
+        }
+    }
+}
+
+extension CallOutcome {
+    /// An answer whose shape was not what the provider documents: retried.
+    static func unexpected(_ what: String, after outcome: CallOutcome) -> CallOutcome {
+        var o = outcome
+        o.errorClass = .transient
+        o.message = what
+        return o
+    }
+}

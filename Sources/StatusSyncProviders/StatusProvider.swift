@@ -71,4 +71,6 @@ public protocol StatusProvider: Sendable {
     func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?)
     /// Calls the provider's authenticated-identity endpoint (`statussync check`): who the token is.
     func identify() async -> (CallOutcome, identity: String?)
+    /// Creates or edits the one comment of `comment.context` on the pull request.
+    func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome
 }

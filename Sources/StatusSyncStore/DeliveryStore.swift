@@ -36,6 +36,7 @@ public struct AttemptRecord: Sendable, Equatable {
     public enum Operation: String, Sendable {
         case status
         case resolvePR = "resolve-pr"
+        case comment
     }
 
     public var at: Date
@@ -89,7 +90,14 @@ public protocol DeliveryStore: Sendable {
     /// Pins a PR head for the job's workflow (recording the lookup attempt, if one was made) and
     /// re-decides dedup/supersede for the updates that joined the pinned sha.
     func pin(_ job: DeliveryJob, head: PullRequestHead, attempt: AttemptRecord?) async throws -> PinResult
-    /// Records the attempt (if any) and moves the update on. Returns its new status.
+    /// Records the attempts (provider calls made) and moves the update on. Returns its new status.
     @discardableResult
-    func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus
+    func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision) async throws -> DeliveryStatus
+}
+
+extension DeliveryStore {
+    @discardableResult
+    public func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus {
+        try await finish(job, attempts: attempt.map { [$0] } ?? [], decision: decision)
+    }
 }

@@ -142,23 +142,23 @@ extension SQLiteStore: DeliveryStore {
     }
 
     @discardableResult
-    public func finish(_ job: DeliveryJob, attempt: AttemptRecord?, decision: FinishDecision) async throws -> DeliveryStatus {
+    public func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision) async throws -> DeliveryStatus {
         guard let finisher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
-        return try await finisher.submit(FinishRequest(job: job, attempt: attempt, decision: decision, at: Timestamp.ms(now())))
+        return try await finisher.submit(FinishRequest(job: job, attempts: attempts, decision: decision, at: Timestamp.ms(now())))
     }
 
     /// One finished attempt, recorded by group commit like accepted calls.
     struct FinishRequest: Sendable {
         var job: DeliveryJob
-        var attempt: AttemptRecord?
+        var attempts: [AttemptRecord]
         var decision: FinishDecision
         var at: Int64
     }
 
     static func finish(_ request: FinishRequest, in db: Database) throws -> DeliveryStatus {
-        let (job, attempt, decision, at) = (request.job, request.attempt, request.decision, request.at)
+        let (job, decision, at) = (request.job, request.decision, request.at)
         do {
-            if let attempt { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
+            for attempt in request.attempts { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
             switch decision {
             case .delivered:
                 try db.cachedStatement(sql: """

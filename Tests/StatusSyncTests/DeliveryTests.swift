@@ -293,6 +293,32 @@ struct DeliveryTests {
         }
     }
 
+    @Test("A comment is upserted with its status; concurrent updates on one PR and context leave exactly one comment")
+    func stickyComments() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            fake.setDefault(.slow(.milliseconds(50)))
+            try await Self.withDelivery(store, fake) { delivery in
+                var ids: [Int64] = []
+                for i in 0..<6 {
+                    // Different workflows and commits, one PR, one context: six subjects delivered in parallel.
+                    let sha = String(repeating: "\(i + 1)", count: 40)
+                    let r = try await store.accept(CallFactory.call(["repo": "my-org/app", "sha": sha, "pr": "7", "state": "Succeeded", "context": "ci/argo",
+                                                                     "comment": "run \(i) passed"],
+                                                                    workflow: WorkflowRef(namespace: "ci", name: "w\(i)", uid: "uid-\(i)")))
+                    ids.append(try #require(r.updateID))
+                }
+                delivery.wake()
+                #expect(try await eventually { try await ids.asyncAllSatisfy { try await Self.status(store, $0) == .delivered } })
+                let mine = fake.comments.all("my-org/app#7").filter { $0.body.contains("<!-- statussync:comment ci/argo -->") }
+                #expect(mine.count == 1, "exactly one comment for the PR and context")
+                let detail = try #require(try await store.detail(id: ids[0]))
+                #expect(detail.attempts.map(\.operation) == ["status", "comment"])
+            }
+        }
+    }
+
     @Test("Backoff: full jitter within the exponential ceiling, capped")
     func backoff() {
         let b = Backoff(base: .seconds(2), cap: .seconds(600))
@@ -303,5 +329,12 @@ struct DeliveryTests {
         #expect(b.delay(afterAttempt: 3, random: 0) == .zero)
         #expect(b.delay(afterAttempt: 3, random: 0.5) == .seconds(4))
         #expect(b.delay(afterAttempt: 3, random: 1) == .seconds(8))
+    }
+}
+
+extension Sequence {
+    func asyncAllSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !predicate(element) { return false }
+        return true
     }
 }

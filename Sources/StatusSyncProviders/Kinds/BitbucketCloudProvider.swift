@@ -81,6 +81,26 @@ public struct BitbucketCloudProvider: ProviderType {
         return (full, PullRequestHead(sha: hash.lowercased(), sourceBranch: branch))
     }
 
+    public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {
+        let comments = "\(api)/repositories/\(repo)/pullrequests/\(comment.pr)/comments"
+        let missing = "pull request #\(comment.pr) not found in \(repo)"
+        let text: JSONValue = .object(["content": .object(["raw": .string(comment.text)])])
+        return await CommentUpsert.run(comment, page: { n in
+            let (outcome, response) = await call.send(.GET, "\(comments)?pagelen=100&page=\(n)", headers: headers, notFound: missing)
+            guard outcome.errorClass == .ok, let response else { return (outcome, [], false) }
+            guard let json = try? JSONValue.parse(response.body), case .array(let items)? = json["values"] else {
+                return (.unexpected("comments answer has no values", after: outcome), [], false)
+            }
+            let found = items.compactMap { c in c["id"]?.idText.map { ExistingComment(id: $0, body: c["content"]?["raw"]?.stringValue ?? "") } }
+            // Follow the next page only while Bitbucket's own link stays on this origin.
+            return (nil, found, CommentUpsert.sameOrigin(json["next"]?.stringValue, as: api) != nil)
+        }, edit: { existing in
+            await call.send(.PUT, "\(comments)/\(existing.id)", headers: headers, json: text, notFound: "comment \(existing.id) vanished").0
+        }, create: {
+            await call.send(.POST, comments, headers: headers, json: text, notFound: missing).0
+        })
+    }
+
     public func identify() async -> (CallOutcome, identity: String?) {
         let (outcome, response) = await call.send(.GET, "\(api)/user", headers: headers, notFound: "\(api)/user not found: is baseURL https://api.bitbucket.org?")
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }

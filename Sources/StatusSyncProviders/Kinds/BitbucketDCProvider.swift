@@ -77,6 +77,31 @@ public struct BitbucketDCProvider: ProviderType {
         return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["fromRef"]?["displayId"]?.stringValue))
     }
 
+    public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {
+        let pull = "\(api)/\(repoPath(repo))/pull-requests/\(comment.pr)"
+        let missing = "pull request #\(comment.pr) not found in \(repo)"
+        return await CommentUpsert.run(comment, page: { n in
+            let (outcome, response) = await call.send(.GET, "\(pull)/activities?start=\((n - 1) * 100)&limit=100", headers: headers, notFound: missing)
+            guard outcome.errorClass == .ok, let response else { return (outcome, [], false) }
+            guard let json = try? JSONValue.parse(response.body), case .array(let items)? = json["values"] else {
+                return (.unexpected("activities answer has no values", after: outcome), [], false)
+            }
+            let found = items.compactMap { a -> ExistingComment? in
+                guard a["action"]?.stringValue == "COMMENTED", let c = a["comment"], let id = c["id"]?.idText else { return nil }
+                var version: Int? = nil
+                if case .number(let v)? = c["version"] { version = Int(v) }
+                return ExistingComment(id: id, body: c["text"]?.stringValue ?? "", version: version)
+            }
+            return (nil, found, json["isLastPage"] == .bool(false))
+        }, edit: { existing in
+            await call.send(.PUT, "\(pull)/comments/\(existing.id)", headers: headers,
+                            json: .object(["text": .string(comment.text), "version": .number(Double(existing.version ?? 0))]),
+                            notFound: "comment \(existing.id) vanished").0
+        }, create: {
+            await call.send(.POST, "\(pull)/comments", headers: headers, json: .object(["text": .string(comment.text)]), notFound: missing).0
+        })
+    }
+
     /// `whoami` answers the authenticated user name as plain text (empty when anonymous).
     public func identify() async -> (CallOutcome, identity: String?) {
         var (outcome, response) = await call.send(.GET, "\(root)/plugins/servlet/applinks/whoami", headers: headers,

@@ -87,6 +87,23 @@ public struct GitHubProvider: ProviderType {
         return (outcome, (try? JSONValue.parse(response.body))?["login"]?.stringValue ?? "(unknown login)")
     }
 
+    public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {
+        let issues = "\(baseURL)/repos/\(repo)/issues"
+        let missing = "pull request #\(comment.pr) not found in \(repo)"
+        let text: JSONValue = .object(["body": .string(comment.text)])
+        return await CommentUpsert.run(comment, page: { n in
+            let (outcome, response) = await call.send(.GET, "\(issues)/\(comment.pr)/comments?per_page=100&page=\(n)", headers: headers, notFound: missing, special: rateLimit)
+            guard outcome.errorClass == .ok, let response else { return (outcome, [], false) }
+            guard case .array(let items)? = try? JSONValue.parse(response.body) else { return (.unexpected("comments answer is not a list", after: outcome), [], false) }
+            let comments = items.compactMap { c in c["id"]?.idText.map { ExistingComment(id: $0, body: c["body"]?.stringValue ?? "") } }
+            return (nil, comments, items.count == 100)
+        }, edit: { existing in
+            await call.send(.PATCH, "\(issues)/comments/\(existing.id)", headers: headers, json: text, notFound: "comment \(existing.id) vanished", special: rateLimit).0
+        }, create: {
+            await call.send(.POST, "\(issues)/\(comment.pr)/comments", headers: headers, json: text, notFound: missing, special: rateLimit).0
+        })
+    }
+
     /// GitHub signals rate limits with 429 and with 403 plus a rate-limit header or message
     /// (providers.md §2.6): those wait (Retry-After, reset time, or at least a minute).
     var rateLimit: ProviderCall.Classify {

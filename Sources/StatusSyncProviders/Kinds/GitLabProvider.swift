@@ -116,6 +116,26 @@ public struct GitLabProvider: ProviderType {
         return (outcome, (try? JSONValue.parse(response.body))?["username"]?.stringValue ?? "(unknown user)")
     }
 
+    public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {
+        let (failed, projectID) = await projectID(repo)
+        guard let projectID else { return failed! }
+        let notes = "\(api)/projects/\(projectID)/merge_requests/\(comment.pr)/notes"
+        let missing = "merge request !\(comment.pr) not found in \(repo)"
+        let text: JSONValue = .object(["body": .string(comment.text)])
+        return await CommentUpsert.run(comment, page: { n in
+            let (outcome, response) = await call.send(.GET, "\(notes)?per_page=100&page=\(n)&sort=asc", headers: headers, notFound: missing, special: quirks(for: nil))
+            guard outcome.errorClass == .ok, let response else { return (outcome, [], false) }
+            guard case .array(let items)? = try? JSONValue.parse(response.body) else { return (.unexpected("notes answer is not a list", after: outcome), [], false) }
+            let comments = items.compactMap { c in c["id"]?.idText.map { ExistingComment(id: $0, body: c["body"]?.stringValue ?? "") } }
+            let more = response.header("X-Next-Page").map { !$0.isEmpty } ?? (items.count == 100)
+            return (nil, comments, more)
+        }, edit: { existing in
+            await call.send(.PUT, "\(notes)/\(existing.id)", headers: headers, json: text, notFound: "note \(existing.id) vanished", special: quirks(for: nil)).0
+        }, create: {
+            await call.send(.POST, notes, headers: headers, json: text, notFound: missing, special: quirks(for: nil)).0
+        })
+    }
+
     /// GitLab specifics: 409 "Another update … in progress" is transient; a 400 "Cannot transition
     /// status via :x from :y" counts as delivered when GitLab already has the requested state (or,
     /// for pending, the later running); 429 without headers waits the default.

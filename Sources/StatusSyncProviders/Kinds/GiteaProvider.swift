@@ -65,6 +65,23 @@ public struct GiteaProvider: ProviderType {
         return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["head"]?["ref"]?.stringValue))
     }
 
+    public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {
+        let issues = "\(api)/repos/\(repo)/issues"
+        let missing = "pull request #\(comment.pr) not found in \(repo)"
+        let text: JSONValue = .object(["body": .string(comment.text)])
+        return await CommentUpsert.run(comment, page: { n in
+            let (outcome, response) = await call.send(.GET, "\(issues)/\(comment.pr)/comments?page=\(n)&limit=50", headers: headers, notFound: missing)
+            guard outcome.errorClass == .ok, let response else { return (outcome, [], false) }
+            guard case .array(let items)? = try? JSONValue.parse(response.body) else { return (.unexpected("comments answer is not a list", after: outcome), [], false) }
+            let comments = items.compactMap { c in c["id"]?.idText.map { ExistingComment(id: $0, body: c["body"]?.stringValue ?? "") } }
+            return (nil, comments, items.count == 50)
+        }, edit: { existing in
+            await call.send(.PATCH, "\(issues)/comments/\(existing.id)", headers: headers, json: text, notFound: "comment \(existing.id) vanished").0
+        }, create: {
+            await call.send(.POST, "\(issues)/\(comment.pr)/comments", headers: headers, json: text, notFound: missing).0
+        })
+    }
+
     public func identify() async -> (CallOutcome, identity: String?) {
         let (outcome, response) = await call.send(.GET, "\(api)/user", headers: headers,
                                                   notFound: "\(api)/user not found: is baseURL the Gitea instance root?")

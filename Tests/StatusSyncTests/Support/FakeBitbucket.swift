@@ -24,6 +24,7 @@ final class FakeBitbucket: Sendable {
 
     let token: String
     let traffic = FakeTraffic()
+    let comments = FakeComments()
     private let state = Mutex<(builds: [Build], pulls: [String: (hash: String, branch: String)])>(([], [:]))
     private let portBox = Mutex(0)
 
@@ -80,6 +81,39 @@ final class FakeBitbucket: Sendable {
             }
             return FakeServer.json(.ok, #"{"hash":"\#(full)","type":"commit"}"#)
         }
+        router.get("/2.0/repositories/:ws/:slug/pullrequests/:id/comments") { request, context in
+            self.traffic.record(request, body: "")
+            guard self.authorized(request) else { return FakeServer.json(.unauthorized, Self.cloudError) }
+            let thread = "cloud:\(context.parameters.get("ws") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")"
+            let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
+            let size = min(100, Int(request.uri.queryParameters.get("pagelen") ?? "10") ?? 10)
+            let (items, more) = self.comments.page(thread, page: page, size: size)
+            var json: [String: JSONValue] = ["values": .array(items.map { .object(["id": .number(Double($0.id)), "content": .object(["raw": .string($0.body)])]) }),
+                                             "page": .number(Double(page)), "pagelen": .number(Double(size))]
+            if more { json["next"] = .string("\(self.baseURL)/2.0/repositories/\(context.parameters.get("ws") ?? "")/\(context.parameters.get("slug") ?? "")/pullrequests/\(context.parameters.get("id") ?? "")/comments?pagelen=\(size)&page=\(page + 1)") }
+            return FakeServer.json(.ok, JSONValue.object(json).canonicalText)
+        }
+        router.post("/2.0/repositories/:ws/:slug/pullrequests/:id/comments") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return FakeServer.json(.unauthorized, Self.cloudError) }
+            guard let raw = (try? JSONValue.parse(Data(text.utf8)))?["content"]?["raw"]?.stringValue else {
+                return FakeServer.json(.badRequest, #"{"type":"error","error":{"message":"content.raw is required"}}"#)
+            }
+            let c = self.comments.create("cloud:\(context.parameters.get("ws") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")", body: raw)
+            return FakeServer.json(.created, #"{"id":\#(c.id)}"#)
+        }
+        router.put("/2.0/repositories/:ws/:slug/pullrequests/:id/comments/:cid") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return FakeServer.json(.unauthorized, Self.cloudError) }
+            let thread = "cloud:\(context.parameters.get("ws") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")"
+            guard let raw = (try? JSONValue.parse(Data(text.utf8)))?["content"]?["raw"]?.stringValue, let cid = Int(context.parameters.get("cid") ?? ""),
+                  self.comments.edit(thread, id: cid, body: raw) != nil else {
+                return FakeServer.json(.notFound, #"{"type":"error","error":{"message":"No such comment"}}"#)
+            }
+            return FakeServer.json(.ok, #"{"id":\#(cid)}"#)
+        }
         router.post("/2.0/repositories/:ws/:slug/commit/:sha/statuses/build") { request, context in
             let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
             self.traffic.record(request, body: text)
@@ -115,6 +149,41 @@ final class FakeBitbucket: Sendable {
                     return FakeServer.json(.notFound, #"{"errors":[{"message":"Pull request \#(context.parameters.get("id") ?? "") does not exist."}]}"#)
                 }
                 return FakeServer.json(.ok, #"{"id":1,"fromRef":{"id":"refs/heads/\#(pull.branch)","displayId":"\#(pull.branch)","latestCommit":"\#(pull.hash)"}}"#)
+            }
+            router.get("\(prefix)/rest/api/latest/projects/:key/repos/:slug/pull-requests/:id/activities") { request, context in
+                self.traffic.record(request, body: "")
+                guard self.authorized(request) else { return FakeServer.json(.unauthorized, #"{"errors":[{"message":"Authentication failed."}]}"#) }
+                let thread = "dc:\(context.parameters.get("key") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")"
+                let start = Int(request.uri.queryParameters.get("start") ?? "0") ?? 0
+                let limit = min(100, Int(request.uri.queryParameters.get("limit") ?? "25") ?? 25)
+                let all = self.comments.all(thread)
+                let slice = Array(all.dropFirst(start).prefix(limit))
+                let values: [JSONValue] = slice.map { .object(["action": .string("COMMENTED"), "comment": .object(["id": .number(Double($0.id)), "text": .string($0.body), "version": .number(Double($0.version))])]) }
+                let last = start + slice.count >= all.count
+                return FakeServer.json(.ok, JSONValue.object(["values": .array(values), "isLastPage": .bool(last), "start": .number(Double(start)),
+                                                              "nextPageStart": last ? .null : .number(Double(start + slice.count))]).canonicalText)
+            }
+            router.post("\(prefix)/rest/api/latest/projects/:key/repos/:slug/pull-requests/:id/comments") { request, context in
+                let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+                self.traffic.record(request, body: text)
+                guard self.authorized(request) else { return FakeServer.json(.unauthorized, #"{"errors":[{"message":"Authentication failed."}]}"#) }
+                guard let body = (try? JSONValue.parse(Data(text.utf8)))?["text"]?.stringValue else { return FakeServer.json(.badRequest, #"{"errors":[{"message":"text is required"}]}"#) }
+                let c = self.comments.create("dc:\(context.parameters.get("key") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")", body: body)
+                return FakeServer.json(.created, #"{"id":\#(c.id),"version":0}"#)
+            }
+            router.put("\(prefix)/rest/api/latest/projects/:key/repos/:slug/pull-requests/:id/comments/:cid") { request, context in
+                let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+                self.traffic.record(request, body: text)
+                guard self.authorized(request) else { return FakeServer.json(.unauthorized, #"{"errors":[{"message":"Authentication failed."}]}"#) }
+                let thread = "dc:\(context.parameters.get("key") ?? "")/\(context.parameters.get("slug") ?? "")#\(context.parameters.get("id") ?? "")"
+                guard let json = try? JSONValue.parse(Data(text.utf8)), let body = json["text"]?.stringValue, case .number(let v)? = json["version"],
+                      let cid = Int(context.parameters.get("cid") ?? "") else {
+                    return FakeServer.json(.badRequest, #"{"errors":[{"message":"text and version are required"}]}"#)
+                }
+                guard self.comments.edit(thread, id: cid, body: body, version: Int(v)) != nil else {
+                    return FakeServer.json(.conflict, #"{"errors":[{"message":"You are attempting to modify a comment based on out-of-date information."}]}"#)
+                }
+                return FakeServer.json(.ok, #"{"id":\#(cid)}"#)
             }
             router.post("\(prefix)/rest/api/latest/projects/:key/repos/:slug/commits/:sha/builds") { request, context in
                 let text = String(buffer: try await request.body.collect(upTo: 1 << 20))

@@ -65,6 +65,7 @@ final class FakeGitHub: Sendable {
     }
 
     let token: String
+    let comments = FakeComments()
     private let state = Mutex(State())
     private let portBox = Mutex(0)
     var port: Int { portBox.withLock { $0 } }
@@ -126,6 +127,37 @@ final class FakeGitHub: Sendable {
         }
         router.get("\(prefix)/repos/:owner/:repo/pulls/:number") { request, context in
             try await self.getPull(request, context)
+        }
+        router.get("\(prefix)/repos/:owner/:repo/issues/:number/comments") { request, context in
+            self.record(request, body: "")
+            guard self.authorized(request) else { return self.json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+            let thread = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#\(context.parameters.get("number") ?? "")"
+            let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
+            let size = min(100, Int(request.uri.queryParameters.get("per_page") ?? "30") ?? 30)
+            let items = self.comments.page(thread, page: page, size: size).items
+            return self.json(.ok, JSONValue.array(items.map { .object(["id": .number(Double($0.id)), "body": .string($0.body)]) }).canonicalText)
+        }
+        router.post("\(prefix)/repos/:owner/:repo/issues/:number/comments") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.record(request, body: text)
+            guard self.authorized(request) else { return self.json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+            guard let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue else { return self.json(.unprocessableContent, "{\"message\":\"body is required\"}") }
+            let thread = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#\(context.parameters.get("number") ?? "")"
+            let c = self.comments.create(thread, body: body)
+            return self.json(.created, "{\"id\":\(c.id)}")
+        }
+        router.patch("\(prefix)/repos/:owner/:repo/issues/comments/:id") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.record(request, body: text)
+            guard self.authorized(request) else { return self.json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+            let prefix = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#"
+            guard let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue, let id = Int(context.parameters.get("id") ?? "") else {
+                return self.json(.unprocessableContent, "{\"message\":\"body is required\"}")
+            }
+            for thread in self.comments.threads(prefix: prefix) where self.comments.edit(thread, id: id, body: body) != nil {
+                return self.json(.ok, "{\"id\":\(id)}")
+            }
+            return self.json(.notFound, "{\"message\":\"Not Found\"}")
         }
         router.get("\(prefix)/followed") { request, _ in
             self.record(request, body: "")

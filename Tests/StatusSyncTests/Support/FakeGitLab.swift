@@ -24,6 +24,7 @@ final class FakeGitLab: Sendable {
 
     let token: String
     let traffic = FakeTraffic()
+    let comments = FakeComments()
     private let state = Mutex<(jobs: [Job], mergeRequests: [String: String], nextID: Int)>(([], [:], 1))
     private let portBox = Mutex(0)
     static let projects: [String: Int] = ["group/sub/project": 42, "my-org/app": 7]
@@ -77,6 +78,38 @@ final class FakeGitLab: Sendable {
                 return FakeServer.json(.notFound, #"{"message":"404 Not found"}"#)
             }
             return FakeServer.json(.ok, #"{"iid":\#(context.parameters.get("iid") ?? "0"),"sha":"\#(sha)","source_branch":"feature"}"#)
+        }
+        router.get("/api/v4/projects/:id/merge_requests/:iid/notes") { request, context in
+            self.traffic.record(request, body: "")
+            guard self.authorized(request) else { return self.unauthorized() }
+            guard let id = self.project(self.projectSegment(request)) else { return FakeServer.json(.notFound, #"{"message":"404 Project Not Found"}"#) }
+            let thread = "\(id)!\(context.parameters.get("iid") ?? "")"
+            let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
+            let size = min(100, Int(request.uri.queryParameters.get("per_page") ?? "20") ?? 20)
+            let (items, more) = self.comments.page(thread, page: page, size: size)
+            return FakeServer.json(.ok, JSONValue.array(items.map { .object(["id": .number(Double($0.id)), "body": .string($0.body), "system": .bool(false)]) }).canonicalText,
+                                   headers: [("X-Next-Page", more ? "\(page + 1)" : ""), ("X-Page", "\(page)")])
+        }
+        router.post("/api/v4/projects/:id/merge_requests/:iid/notes") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return self.unauthorized() }
+            guard let id = self.project(self.projectSegment(request)), let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue else {
+                return FakeServer.json(.badRequest, #"{"error":"body is missing"}"#)
+            }
+            let c = self.comments.create("\(id)!\(context.parameters.get("iid") ?? "")", body: body)
+            return FakeServer.json(.created, #"{"id":\#(c.id)}"#)
+        }
+        router.put("/api/v4/projects/:id/merge_requests/:iid/notes/:note") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return self.unauthorized() }
+            guard let id = self.project(self.projectSegment(request)), let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue,
+                  let note = Int(context.parameters.get("note") ?? ""),
+                  self.comments.edit("\(id)!\(context.parameters.get("iid") ?? "")", id: note, body: body) != nil else {
+                return FakeServer.json(.notFound, #"{"message":"404 Not found"}"#)
+            }
+            return FakeServer.json(.ok, #"{"id":\#(note)}"#)
         }
         router.post("/api/v4/projects/:id/statuses/:sha") { request, context in
             let text = String(buffer: try await request.body.collect(upTo: 1 << 20))

@@ -21,6 +21,7 @@ final class FakeGitea: Sendable {
 
     let token: String
     let traffic = FakeTraffic()
+    let comments = FakeComments()
     private let state = Mutex<(statuses: [Status], pulls: [String: String])>(([], [:]))
     private let portBox = Mutex(0)
     static let repos: Set<String> = ["my-org/app"]
@@ -53,6 +54,36 @@ final class FakeGitea: Sendable {
             let key = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#\(context.parameters.get("index") ?? "")"
             guard let head = self.state.withLock({ $0.pulls[key] }) else { return FakeServer.json(.notFound, #"{"message":"The target couldn't be found.","errors":[]}"#) }
             return FakeServer.json(.ok, #"{"number":1,"state":"open","head":{"label":"feature","ref":"feature","sha":"\#(head)","repo_id":1}}"#)
+        }
+        router.get("/api/v1/repos/:owner/:repo/issues/:index/comments") { request, context in
+            self.traffic.record(request, body: "")
+            guard self.authorized(request) else { return unauthorized }
+            let thread = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#\(context.parameters.get("index") ?? "")"
+            let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
+            let size = min(50, Int(request.uri.queryParameters.get("limit") ?? "30") ?? 30)
+            let items = self.comments.page(thread, page: page, size: size).items
+            return FakeServer.json(.ok, JSONValue.array(items.map { .object(["id": .number(Double($0.id)), "body": .string($0.body)]) }).canonicalText)
+        }
+        router.post("/api/v1/repos/:owner/:repo/issues/:index/comments") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return unauthorized }
+            guard let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue else { return FakeServer.json(.unprocessableContent, #"{"message":"body is required"}"#) }
+            let c = self.comments.create("\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#\(context.parameters.get("index") ?? "")", body: body)
+            return FakeServer.json(.created, #"{"id":\#(c.id)}"#)
+        }
+        router.patch("/api/v1/repos/:owner/:repo/issues/comments/:id") { request, context in
+            let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            self.traffic.record(request, body: text)
+            guard self.authorized(request) else { return unauthorized }
+            let prefix = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")#"
+            guard let body = (try? JSONValue.parse(Data(text.utf8)))?["body"]?.stringValue, let id = Int(context.parameters.get("id") ?? "") else {
+                return FakeServer.json(.unprocessableContent, #"{"message":"body is required"}"#)
+            }
+            for thread in self.comments.threads(prefix: prefix) where self.comments.edit(thread, id: id, body: body) != nil {
+                return FakeServer.json(.ok, #"{"id":\#(id)}"#)
+            }
+            return FakeServer.json(.notFound, #"{"message":"The target couldn't be found."}"#)
         }
         router.post("/api/v1/repos/:owner/:repo/statuses/:sha") { request, context in
             let text = String(buffer: try await request.body.collect(upTo: 1 << 20))
