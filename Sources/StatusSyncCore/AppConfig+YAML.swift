@@ -83,7 +83,7 @@ extension AppConfig {
 
     private static func parseProvider(_ node: Node, path: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> ProviderConfig {
         let map = try YAMLMap(node, path: path, source: source)
-        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"])
+        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "app", "pacing"])
         guard let kind = try map.string("kind") else {
             throw map.error("kind", "is missing; set it to one of \(catalog.kindList)")
         }
@@ -100,12 +100,26 @@ extension AppConfig {
         while base.hasSuffix("/") { base.removeLast() }
         let tokenFile = try map.string("tokenFile")
         let tokenEnv = try map.string("tokenEnv")
+        var app: GitHubAppCredentials? = nil
+        if let node = map.node("app") {
+            guard traits.supportsAppAuth else { throw map.error("app", "is only for kind github (GitHub App authentication); use tokenFile or tokenEnv") }
+            let a = try YAMLMap(node, path: "\(path).app", source: source)
+            try a.rejectUnknown(["appID", "installationID", "privateKeyFile"])
+            guard let id = try a.string("appID"), !id.isEmpty else { throw a.error("appID", "is missing; give the GitHub App's id") }
+            guard let installation = try a.string("installationID"), !installation.isEmpty else {
+                throw a.error("installationID", "is missing; give the installation id (GET /repos/OWNER/REPO/installation shows it)")
+            }
+            guard let key = try a.string("privateKeyFile"), !key.isEmpty else { throw a.error("privateKeyFile", "is missing; give the app's private key file (PEM)") }
+            app = GitHubAppCredentials(appID: id, installationID: installation, privateKeyFile: key)
+        }
         let token: ProviderConfig.TokenSource
-        switch (tokenFile, tokenEnv) {
-        case (let f?, nil): token = .file(f)
-        case (nil, let e?): token = .environment(e)
-        case (nil, nil): throw map.error("tokenFile", "is missing; give tokenFile (a file holding the token) or tokenEnv (an environment variable)")
-        case (_?, _?): throw map.error("tokenEnv", "is set together with tokenFile; keep only one of them")
+        switch (tokenFile, tokenEnv, app) {
+        case (let f?, nil, nil): token = .file(f)
+        case (nil, let e?, nil): token = .environment(e)
+        case (nil, nil, let a?): token = .githubApp(a)
+        case (nil, nil, nil):
+            throw map.error("tokenFile", "is missing; give tokenFile (a file holding the token) or tokenEnv (an environment variable)\(traits.supportsAppAuth ? ", or app (GitHub App credentials)" : "")")
+        default: throw map.error("tokenEnv", "is set together with another credential; keep only one of tokenFile, tokenEnv\(traits.supportsAppAuth ? " and app" : "")")
         }
         var pacing: Pacing? = traits.defaultPacing
         if let node = map.node("pacing") {

@@ -86,12 +86,15 @@ public struct ProviderConfig: Sendable, Hashable {
     public enum TokenSource: Sendable, Hashable, CustomStringConvertible {
         case file(String)
         case environment(String)
+        /// GitHub App: installation tokens are minted from the app's private key.
+        case githubApp(GitHubAppCredentials)
         case none
 
         public var description: String {
             switch self {
             case .file(let path): return "tokenFile \(path)"
             case .environment(let name): return "tokenEnv \(name)"
+            case .githubApp(let app): return "GitHub App \(app.appID) installation \(app.installationID)"
             case .none: return "no token"
             }
         }
@@ -111,6 +114,20 @@ public struct ProviderConfig: Sendable, Hashable {
         self.baseURL = baseURL
         self.token = token
         self.pacing = pacing
+    }
+}
+
+/// `app:` of a github provider: authenticate as a GitHub App installation.
+public struct GitHubAppCredentials: Sendable, Hashable {
+    public var appID: String
+    public var installationID: String
+    /// The app's private key (PEM, as GitHub gives it).
+    public var privateKeyFile: String
+
+    public init(appID: String, installationID: String, privateKeyFile: String) {
+        self.appID = appID
+        self.installationID = installationID
+        self.privateKeyFile = privateKeyFile
     }
 }
 

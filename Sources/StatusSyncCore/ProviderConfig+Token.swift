@@ -5,7 +5,7 @@ extension ProviderConfig {
     /// logged, stored or echoed; errors name only where it was looked for.
     public func loadToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> String {
         switch token {
-        case .none:
+        case .none, .githubApp:
             return ""
         case .environment(let name):
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {

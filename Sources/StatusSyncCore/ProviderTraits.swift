@@ -16,9 +16,12 @@ public struct ProviderTraits: Sendable, Hashable {
     public var requiresTargetURL: Bool
     /// How a repository is written, for messages: `owner/name`, `group/sub/project`, `PROJECT/slug`.
     public var repoExample: String
+    /// Whether `app:` (GitHub App credentials) may replace a token.
+    public var supportsAppAuth: Bool
 
     public init(kind: String, defaultBaseURL: String?, baseURLHelp: String, defaultPacing: Pacing? = nil,
-                nestedRepoPath: Bool = false, requiresTargetURL: Bool = false, repoExample: String = "owner/name") {
+                nestedRepoPath: Bool = false, requiresTargetURL: Bool = false, repoExample: String = "owner/name",
+                supportsAppAuth: Bool = false) {
         self.kind = kind
         self.defaultBaseURL = defaultBaseURL
         self.baseURLHelp = baseURLHelp
@@ -26,6 +29,7 @@ public struct ProviderTraits: Sendable, Hashable {
         self.nestedRepoPath = nestedRepoPath
         self.requiresTargetURL = requiresTargetURL
         self.repoExample = repoExample
+        self.supportsAppAuth = supportsAppAuth
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import StatusSyncCore
+import Synchronization
 
 /// The mechanics every provider shares: send one request, time it, classify the answer
 /// (providers.md §9.1) and keep the token out of every message.
@@ -15,6 +16,8 @@ struct ProviderCall: Sendable {
     /// Names of the remaining-quota and reset headers of this provider.
     var remainingHeader = "RateLimit-Remaining"
     var resetHeader = "RateLimit-Reset"
+    /// Other secrets to keep out of messages (GitHub App JWTs and installation tokens).
+    var secrets: Secrets? = nil
 
     typealias Classify = @Sendable (ProviderHTTPClient.Response, String?) -> (CallOutcome.Class, String?)?
 
@@ -95,9 +98,23 @@ struct ProviderCall: Sendable {
         return String(decoding: response.body.prefix(500), as: UTF8.self).excerpt(500)
     }
 
-    /// Makes sure the token never leaves in a message, whatever the server echoed.
+    /// Makes sure no token leaves in a message, whatever the server echoed.
     func redact(_ text: String) -> String {
-        token.isEmpty ? text : text.replacingOccurrences(of: token, with: "[redacted]")
+        var out = token.isEmpty ? text : text.replacingOccurrences(of: token, with: "[redacted]")
+        for secret in secrets?.all ?? [] where !secret.isEmpty { out = out.replacingOccurrences(of: secret, with: "[redacted]") }
+        return out
+    }
+}
+
+/// Secrets minted at run time (so they can be redacted like configured tokens).
+final class Secrets: Sendable {
+    private let values = Mutex<[String]>([])
+    var all: [String] { values.withLock { $0 } }
+    func add(_ secret: String) {
+        values.withLock { v in
+            v.append(secret)
+            if v.count > 8 { v.removeFirst(v.count - 8) }
+        }
     }
 }
 

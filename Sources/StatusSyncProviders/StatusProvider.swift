@@ -74,3 +74,6 @@ public protocol StatusProvider: Sendable {
     /// Creates or edits the one comment of `comment.context` on the pull request.
     func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome
 }
+
+/// A failed call carried as an error (a GitHub App token request that did not succeed).
+extension CallOutcome: Error {}

@@ -1,3 +1,5 @@
+import Crypto
+import CryptoExtras
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -67,6 +69,17 @@ final class FakeGitHub: Sendable {
     let token: String
     let comments = FakeComments()
     private let state = Mutex(State())
+    /// GitHub App: the app id and public key JWTs must verify with, and the installation tokens issued.
+    private let app = Mutex<(appID: String, key: _RSA.Signing.PublicKey, installation: String, lifetime: TimeInterval)?>(nil)
+    private let installationTokens = Mutex<[String: Date]>([:])
+    private let tokenRequestCount = Mutex(0)
+
+    func registerApp(id: String, installation: String, publicKey: _RSA.Signing.PublicKey, tokenLifetime: TimeInterval = 3600) {
+        app.withLock { $0 = (id, publicKey, installation, tokenLifetime) }
+    }
+    /// Invalidates every installation token issued so far (GitHub answers 401 to them).
+    func revokeInstallationTokens() { installationTokens.withLock { $0.removeAll() } }
+    var tokenRequests: Int { tokenRequestCount.withLock { $0 } }
     private let portBox = Mutex(0)
     var port: Int { portBox.withLock { $0 } }
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -159,6 +172,20 @@ final class FakeGitHub: Sendable {
             }
             return self.json(.notFound, "{\"message\":\"Not Found\"}")
         }
+        router.post("\(prefix)/app/installations/:id/access_tokens") { request, context in
+            self.record(request, body: "")
+            self.tokenRequestCount.withLock { $0 += 1 }
+            if let problem = self.jwtProblem(request.headers[.authorization]) {
+                return self.json(.unauthorized, "{\"message\":\"A JSON web token could not be decoded (\(problem))\"}")
+            }
+            guard let app = self.app.withLock({ $0 }), context.parameters.get("id") == app.installation else {
+                return self.json(.notFound, "{\"message\":\"Not Found\"}")
+            }
+            let token = "ghs_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+            let expires = Date().addingTimeInterval(app.lifetime)
+            self.installationTokens.withLock { $0[token] = expires }
+            return self.json(.created, "{\"token\":\"\(token)\",\"expires_at\":\"\(expires.formatted(.iso8601))\"}")
+        }
         router.get("\(prefix)/followed") { request, _ in
             self.record(request, body: "")
             return self.json(.ok, "{}")
@@ -186,7 +213,34 @@ final class FakeGitHub: Sendable {
 
     private func authorized(_ request: Hummingbird.Request) -> Bool {
         let header = request.headers[.authorization] ?? ""
-        return header == "Bearer \(token)" || header == "token \(token)"
+        if header == "Bearer \(token)" || header == "token \(token)" { return true }
+        guard header.hasPrefix("Bearer ghs_") else { return false }
+        let presented = String(header.dropFirst(7))
+        return installationTokens.withLock { ($0[presented] ?? .distantPast) > Date() }
+    }
+
+    /// Checks an app JWT as GitHub does: RS256 signature by the app's key, `iss` = app id, `exp`
+    /// at most 10 minutes after `iat` and not past. Nil when valid, else the reason.
+    private func jwtProblem(_ header: String?) -> String? {
+        guard let app = app.withLock({ $0 }) else { return "no app registered" }
+        guard let header, header.hasPrefix("Bearer ") else { return "no bearer JWT" }
+        let parts = header.dropFirst(7).split(separator: ".").map(String.init)
+        guard parts.count == 3 else { return "not a JWT" }
+        func decode(_ s: String) -> Data? {
+            var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while b.count % 4 != 0 { b += "=" }
+            return Data(base64Encoded: b)
+        }
+        guard let head = decode(parts[0]).flatMap({ try? JSONValue.parse($0) }), head["alg"] == .string("RS256"),
+              let claims = decode(parts[1]).flatMap({ try? JSONValue.parse($0) }), let signature = decode(parts[2]) else { return "malformed JWT" }
+        guard app.key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: Data((parts[0] + "." + parts[1]).utf8), padding: .insecurePKCS1v1_5) else {
+            return "signature does not verify"
+        }
+        guard claims["iss"] == .string(app.appID) else { return "iss is not the app id" }
+        guard case .number(let iat)? = claims["iat"], case .number(let exp)? = claims["exp"] else { return "iat/exp missing" }
+        let now = Date().timeIntervalSince1970
+        guard exp > now, exp - iat <= 660, iat <= now + 60 else { return "expired or too long-lived" }
+        return nil
     }
 
     private func record(_ request: Hummingbird.Request, body: String) {

@@ -1,0 +1,109 @@
+import CryptoExtras
+import Foundation
+import Testing
+@testable import StatusSyncCore
+@testable import StatusSyncProviders
+
+@Suite("GitHub App authentication (providers.md §2.5)")
+struct GitHubAppTests {
+    struct App {
+        let dir: TempDirectory
+        let credentials: GitHubAppCredentials
+        let key: _RSA.Signing.PrivateKey
+    }
+
+    static func app() throws -> App {
+        let dir = try TempDirectory()
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        try key.pemRepresentation.write(toFile: dir.path("app.pem"), atomically: true, encoding: .utf8)
+        return App(dir: dir, credentials: GitHubAppCredentials(appID: "12345", installationID: "678", privateKeyFile: dir.path("app.pem")), key: key)
+    }
+
+    static func status(_ context: String = "ci/argo") -> StatusDelivery {
+        StatusDelivery(repo: "my-org/app", sha: CallFactory.sha, ref: nil, context: context, state: .success, description: "d", targetURL: nil)
+    }
+
+    @Test("An RS256 JWT buys an installation token, which is cached and used for status calls; identify proves the key")
+    func installationToken() async throws {
+        let app = try Self.app()
+        try await FakeGitHub.run { fake in
+            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+            let http = ProviderHTTPClient(timeout: .seconds(5))
+            defer { Task { try? await http.shutdown() } }
+            let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
+            #expect(await p.postStatus(Self.status("a")).errorClass == .ok)
+            #expect(await p.postStatus(Self.status("b")).errorClass == .ok)
+            #expect(fake.tokenRequests == 1, "the installation token is cached")
+            let statusCalls = fake.requests.filter { $0.path.contains("/statuses/") }
+            #expect(statusCalls.count == 2 && statusCalls.allSatisfy { $0.authorization?.hasPrefix("Bearer ghs_") == true })
+            let (me, who) = await p.identify()
+            #expect(me.errorClass == .ok && who == "GitHub App 12345 installation 678")
+        }
+    }
+
+    @Test("A token close to expiry is replaced; a 401 refreshes it once")
+    func refresh() async throws {
+        let app = try Self.app()
+        try await FakeGitHub.run { fake in
+            // Tokens living 2 minutes are inside the 5-minute margin: every use mints a new one.
+            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey, tokenLifetime: 120)
+            let http = ProviderHTTPClient(timeout: .seconds(5))
+            defer { Task { try? await http.shutdown() } }
+            let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
+            #expect(await p.postStatus(Self.status()).errorClass == .ok)
+            #expect(await p.postStatus(Self.status()).errorClass == .ok)
+            #expect(fake.tokenRequests == 2)
+
+            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey, tokenLifetime: 3600)
+            #expect(await p.postStatus(Self.status()).errorClass == .ok)
+            let before = fake.tokenRequests
+            fake.revokeInstallationTokens()
+            let outcome = await p.postStatus(Self.status())
+            #expect(outcome.errorClass == .ok, "refreshed after the 401: \(outcome)")
+            #expect(fake.tokenRequests == before + 1)
+        }
+    }
+
+    @Test("A wrong key: the JWT is rejected and the error says to check appID and privateKeyFile; no secret in it")
+    func wrongKey() async throws {
+        let app = try Self.app()
+        let other = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        try await FakeGitHub.run { fake in
+            fake.registerApp(id: "12345", installation: "678", publicKey: other.publicKey)
+            let http = ProviderHTTPClient(timeout: .seconds(5))
+            defer { Task { try? await http.shutdown() } }
+            let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
+            let outcome = await p.postStatus(Self.status())
+            #expect(outcome.errorClass == .permanent)
+            #expect(outcome.message?.contains("check appID and privateKeyFile") == true)
+            #expect(outcome.message?.contains("eyJ") == false, "the JWT is not in the message")
+        }
+    }
+
+    @Test("Config: app credentials replace the token for github only; a bad key file is a clear error")
+    func config() async throws {
+        let http = ProviderHTTPClient(timeout: .seconds(1))
+        let app = try Self.app()
+        let yaml = """
+            providers:
+              - kind: github
+                app: {appID: "12345", installationID: "678", privateKeyFile: \(app.credentials.privateKeyFile)}
+            """
+        let parsed = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog)
+        #expect(parsed.providers.first?.token == .githubApp(app.credentials))
+        #expect(throws: ConfigError.self) {
+            try AppConfig.parse(yaml: "providers:\n  - kind: gitea\n    baseURL: https://g.example\n    app: {appID: a, installationID: b, privateKeyFile: c}\n",
+                                source: "c.yaml", catalog: ProviderRegistry.catalog)
+        }
+        try "not a key".write(toFile: app.dir.path("bad.pem"), atomically: true, encoding: .utf8)
+        do {
+            _ = try ProviderRegistry.make([ProviderConfig(name: "gh", kind: "github", baseURL: "https://api.github.com",
+                                                          token: .githubApp(GitHubAppCredentials(appID: "1", installationID: "2", privateKeyFile: app.dir.path("bad.pem"))), pacing: nil)],
+                                          http: http)
+            Issue.record("a bad key must be refused")
+        } catch {
+            #expect(error.message.contains("is not an RSA private key in PEM form"))
+        }
+        try await http.shutdown()
+    }
+}
