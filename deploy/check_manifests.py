@@ -105,7 +105,7 @@ PATCH_BASES = {
 
 CONFIG_KEYS = {"listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants",
                "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes"}
-PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing"}
+PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing", "app"}
 TENANT_KEYS = {"name", "tokenFile", "namespaces", "repos"}
 DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"}
 IMPLEMENTED_PROVIDER_KINDS = {"github", "gitlab", "gitea", "bitbucket-cloud", "bitbucket-dc"}
@@ -138,8 +138,8 @@ def check_config(text, where, label):
         only(p, PROVIDER_KEYS, f"providers[{i}].")
         if p.get("kind") not in IMPLEMENTED_PROVIDER_KINDS:
             error(where, f"{label}: providers[{i}].kind {p.get('kind')!r} is not a provider kind")
-        if ("tokenFile" in p) == ("tokenEnv" in p):
-            error(where, f"{label}: providers[{i}] needs exactly one of tokenFile and tokenEnv")
+        if sum(k in p for k in ("tokenFile", "tokenEnv", "app")) != 1:
+            error(where, f"{label}: providers[{i}] needs exactly one of tokenFile, tokenEnv and app")
     for i, t in enumerate(config.get("tenants") or []):
         only(t, TENANT_KEYS, f"tenants[{i}].")
         for key in ("name", "tokenFile", "namespaces", "repos"):
