@@ -71,13 +71,6 @@ struct Relay: AsyncParsableCommand {
         let app = buildRelayApplication(controller, listen: address, logger: logger) { port in
             logger.notice("relay listening", metadata: ["address": "\(address.host):\(port)", "upstream": "\(upstreamURL)"])
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-        try? await http.shutdown()
+        try await ServiceGroup.runUntilSignalled([app], http: http, logger: logger)
     }
 }

@@ -83,17 +83,9 @@ struct Serve: AsyncParsableCommand {
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)
         let services = serveServices(deps, app: app, background: [retention])
-        var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
-        groupConfig.maximumGracefulShutdownDuration = .milliseconds(config.shutdownGrace.milliseconds + 5000)
-        let group = ServiceGroup(configuration: groupConfig)
-        do {
-            try await group.run()
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
-        try? await http.shutdown()
+        try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
+                                                 http: http, logger: logger)
         logger.notice("stopped")
     }
 }

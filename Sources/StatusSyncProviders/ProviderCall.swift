@@ -147,3 +147,20 @@ extension CallOutcome {
         return o
     }
 }
+
+extension ProviderCall {
+    /// `baseURL` + `suffix`, without a doubled slash.
+    static func root(_ baseURL: String, _ suffix: String = "") -> String {
+        (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + suffix
+    }
+
+    /// A pull request's head read from a successful answer; an answer without a sha is retried.
+    static func head(_ outcome: CallOutcome, _ response: ProviderHTTPClient.Response?, what: String,
+                     sha: (JSONValue) -> String?, branch: (JSONValue) -> String?) -> (CallOutcome, PullRequestHead?) {
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        guard let json = try? JSONValue.parse(response.body), let sha = sha(json), !sha.isEmpty else {
+            return (.unexpected("\(what) answer has no head commit", after: outcome), nil)
+        }
+        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: branch(json)))
+    }
+}

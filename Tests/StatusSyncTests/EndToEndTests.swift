@@ -51,6 +51,36 @@ struct EndToEndTests {
         let stop = Atomic<Bool>(false)
     }
 
+    /// 16 connections post `body(n)` for n = 1, 2, … for `duration`; then serve is SIGKILLed while
+    /// they keep going, and `restart` brings it back. Accepted calls are collected in `load`.
+    static func loadThenKill(_ serve: ServeProcess, load: LoadState, for duration: Duration, body: @escaping @Sendable (Int) -> Data,
+                             restart: () async throws -> ServeProcess) async throws -> ServeProcess {
+        load.stop.store(false, ordering: .relaxed)
+        let url = "\(serve.baseURL)/api/v1/template.execute"
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+        try await withThrowingTaskGroup(of: Void.self) { workers in
+            for _ in 0..<16 {
+                workers.addTask {
+                    while !load.stop.load(ordering: .relaxed) {
+                        let n = load.next.add(1, ordering: .relaxed).newValue
+                        if let (code, reply) = try? await HTTP.post(url, body(n), timeout: 2, using: client), code == 200, let id = Self.updateID(reply) {
+                            load.accepted.withLock { $0.append(Accepted(n: n, updateID: id, reply: reply)) }
+                        } else {
+                            try? await Task.sleep(for: .milliseconds(20))
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: duration)
+            await serve.kill(SIGKILL)
+            try await Task.sleep(for: .milliseconds(100))
+            load.stop.store(true, ordering: .relaxed)
+            try await workers.waitForAll()
+        }
+        try await client.shutdown()
+        return try await restart()
+    }
+
     @Test("SIGKILL under 16 concurrent connections: every accepted call is in the history and reaches the provider")
     func crashUnderLoad() async throws {
         let dir = try TempDirectory()
@@ -62,32 +92,9 @@ struct EndToEndTests {
             let load = LoadState()
             var serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             for _ in 0..<3 {
-                load.stop.store(false, ordering: .relaxed)
-                let url = "\(serve.baseURL)/api/v1/template.execute"
-                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-                try await withThrowingTaskGroup(of: Void.self) { workers in
-                    for _ in 0..<16 {
-                        workers.addTask {
-                            while !load.stop.load(ordering: .relaxed) {
-                                let n = load.next.add(1, ordering: .relaxed).newValue
-                                guard let (code, reply) = try? await HTTP.post(url, Self.body(n), timeout: 2, using: client) else {
-                                    try? await Task.sleep(for: .milliseconds(20))
-                                    continue
-                                }
-                                if code == 200, let id = Self.updateID(reply) {
-                                    load.accepted.withLock { $0.append(Accepted(n: n, updateID: id, reply: reply)) }
-                                }
-                            }
-                        }
-                    }
-                    try await Task.sleep(for: .milliseconds(800))
-                    await serve.kill(SIGKILL)
-                    try await Task.sleep(for: .milliseconds(100))
-                    load.stop.store(true, ordering: .relaxed)
-                    try await workers.waitForAll()
+                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(800), body: Self.body) {
+                    try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
                 }
-                try await client.shutdown()
-                serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             }
             let all = load.accepted.withLock { $0 }
             #expect(all.count > 100, "load produced \(all.count) accepted calls")
@@ -134,36 +141,16 @@ struct EndToEndTests {
             let env = ["E2E_GITHUB_TOKEN": fake.token]
             let load = LoadState()
             let states = ["Pending", "Running", "Succeeded", "Failed", "Error"]
-            func body(_ n: Int) -> Data {
+            @Sendable func body(_ n: Int) -> Data {
                 CallFactory.argsJSON(["repo": "my-org/app", "sha": CallFactory.sha, "context": "ctx-\(n % 24)", "state": states[n % states.count],
                                       "description": "seq-\(n)"],
                                      workflow: WorkflowRef(namespace: "ci", name: "wf-\(n)", uid: "uid-\(n)"))
             }
             var serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             for _ in 0..<2 {
-                load.stop.store(false, ordering: .relaxed)
-                let url = "\(serve.baseURL)/api/v1/template.execute"
-                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-                try await withThrowingTaskGroup(of: Void.self) { workers in
-                    for _ in 0..<16 {
-                        workers.addTask {
-                            while !load.stop.load(ordering: .relaxed) {
-                                let n = load.next.add(1, ordering: .relaxed).newValue
-                                if let (code, reply) = try? await HTTP.post(url, body(n), timeout: 2, using: client), code == 200, let id = Self.updateID(reply) {
-                                    load.accepted.withLock { $0.append(Accepted(n: n, updateID: id, reply: reply)) }
-                                } else {
-                                    try? await Task.sleep(for: .milliseconds(20))
-                                }
-                            }
-                        }
-                    }
-                    try await Task.sleep(for: .milliseconds(700))
-                    await serve.kill(SIGKILL)
-                    load.stop.store(true, ordering: .relaxed)
-                    try await workers.waitForAll()
+                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(700), body: body) {
+                    try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
                 }
-                try await client.shutdown()
-                serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             }
             defer { kill(serve.process.processIdentifier, SIGTERM) }
             let accepted = load.accepted.withLock { $0 }

@@ -35,7 +35,7 @@ public struct BitbucketCloudProvider: ProviderType {
     public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.name = name
-        self.api = (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + "/2.0"
+        self.api = ProviderCall.root(baseURL, "/2.0")
         self.pacing = pacing
         self.call = ProviderCall(http: http, token: token, now: now, label: "Bitbucket", remainingHeader: "X-RateLimit-Remaining", resetHeader: "X-RateLimit-Reset")
     }

@@ -36,7 +36,7 @@ public struct BitbucketDCProvider: ProviderType {
     public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.name = name
-        self.root = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.root = ProviderCall.root(baseURL)
         self.api = root + "/rest/api/latest"
         self.pacing = pacing
         self.call = ProviderCall(http: http, token: token, now: now, label: "Bitbucket Data Center")
@@ -65,16 +65,10 @@ public struct BitbucketDCProvider: ProviderType {
     }
 
     public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
-        var (outcome, response) = await call.send(.GET, "\(api)/\(repoPath(repo))/pull-requests/\(pr)", headers: headers,
+        let (outcome, response) = await call.send(.GET, "\(api)/\(repoPath(repo))/pull-requests/\(pr)", headers: headers,
                                                   notFound: "pull request #\(pr) not found in \(repo)")
-        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        let json = try? JSONValue.parse(response.body)
-        guard let sha = json?["fromRef"]?["latestCommit"]?.stringValue, !sha.isEmpty else {
-            outcome.errorClass = .transient
-            outcome.message = "pull request #\(pr) answer has no fromRef.latestCommit"
-            return (outcome, nil)
-        }
-        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["fromRef"]?["displayId"]?.stringValue))
+        return ProviderCall.head(outcome, response, what: "pull request #\(pr)", sha: { $0["fromRef"]?["latestCommit"]?.stringValue },
+                                 branch: { $0["fromRef"]?["displayId"]?.stringValue })
     }
 
     public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {

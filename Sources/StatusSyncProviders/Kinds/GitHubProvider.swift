@@ -40,7 +40,7 @@ public struct GitHubProvider: ProviderType {
     public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.name = name
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = ProviderCall.root(baseURL)
         self.pacing = pacing
         self.call = ProviderCall(http: http, token: token, now: now, label: "GitHub", defaultRateLimitWait: Self.secondaryLimitWait,
                                  remainingHeader: "x-ratelimit-remaining", resetHeader: "x-ratelimit-reset")
@@ -51,7 +51,7 @@ public struct GitHubProvider: ProviderType {
     public init(name: String, baseURL: String, app credentials: GitHubAppCredentials, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) throws(ConfigError) {
         self.name = name
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = ProviderCall.root(baseURL)
         self.pacing = pacing
         let secrets = Secrets()
         self.call = ProviderCall(http: http, token: "", now: now, label: "GitHub", defaultRateLimitWait: Self.secondaryLimitWait,
@@ -103,17 +103,10 @@ public struct GitHubProvider: ProviderType {
     }
 
     public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
-        var (outcome, response) = await authorized { headers in
+        let (outcome, response) = await authorized { headers in
             await call.send(.GET, "\(baseURL)/repos/\(repo)/pulls/\(pr)", headers: headers, notFound: "pull request #\(pr) not found in \(repo)", special: rateLimit)
         }
-        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        let json = try? JSONValue.parse(response.body)
-        guard let sha = json?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
-            outcome.errorClass = .transient
-            outcome.message = "pull request #\(pr) answer has no head.sha"
-            return (outcome, nil)
-        }
-        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["head"]?["ref"]?.stringValue))
+        return ProviderCall.head(outcome, response, what: "pull request #\(pr)", sha: { $0["head"]?["sha"]?.stringValue }, branch: { $0["head"]?["ref"]?.stringValue })
     }
 
     public func identify() async -> (CallOutcome, identity: String?) {

@@ -47,7 +47,7 @@ public struct GitLabProvider: ProviderType {
     public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.name = name
-        self.api = (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + "/api/v4"
+        self.api = ProviderCall.root(baseURL, "/api/v4")
         self.pacing = pacing
         self.call = ProviderCall(http: http, token: token, now: now, label: "GitLab")
         self.cache = Cache()
@@ -97,16 +97,9 @@ public struct GitLabProvider: ProviderType {
     public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
         let (failed, projectID) = await projectID(repo)
         guard let projectID else { return (failed!, nil) }
-        var (outcome, response) = await call.send(.GET, "\(api)/projects/\(projectID)/merge_requests/\(pr)", headers: headers,
+        let (outcome, response) = await call.send(.GET, "\(api)/projects/\(projectID)/merge_requests/\(pr)", headers: headers,
                                                   notFound: "merge request !\(pr) not found in \(repo)", special: quirks(for: nil))
-        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        let json = try? JSONValue.parse(response.body)
-        guard let sha = json?["sha"]?.stringValue, !sha.isEmpty else {
-            outcome.errorClass = .transient
-            outcome.message = "merge request !\(pr) answer has no sha"
-            return (outcome, nil)
-        }
-        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["source_branch"]?.stringValue))
+        return ProviderCall.head(outcome, response, what: "merge request !\(pr)", sha: { $0["sha"]?.stringValue }, branch: { $0["source_branch"]?.stringValue })
     }
 
     public func identify() async -> (CallOutcome, identity: String?) {

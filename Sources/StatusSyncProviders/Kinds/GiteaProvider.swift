@@ -33,7 +33,7 @@ public struct GiteaProvider: ProviderType {
     public init(name: String, baseURL: String, token: String, pacing: Pacing?, http: ProviderHTTPClient,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.name = name
-        self.api = (baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL) + "/api/v1"
+        self.api = ProviderCall.root(baseURL, "/api/v1")
         self.pacing = pacing
         self.call = ProviderCall(http: http, token: token, now: now, label: "Gitea")
     }
@@ -53,16 +53,9 @@ public struct GiteaProvider: ProviderType {
     }
 
     public func resolvePullRequestHead(repo: String, pr: Int) async -> (CallOutcome, PullRequestHead?) {
-        var (outcome, response) = await call.send(.GET, "\(api)/repos/\(repo)/pulls/\(pr)", headers: headers,
+        let (outcome, response) = await call.send(.GET, "\(api)/repos/\(repo)/pulls/\(pr)", headers: headers,
                                                   notFound: "pull request #\(pr) not found in \(repo)")
-        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
-        let json = try? JSONValue.parse(response.body)
-        guard let sha = json?["head"]?["sha"]?.stringValue, !sha.isEmpty else {
-            outcome.errorClass = .transient
-            outcome.message = "pull request #\(pr) answer has no head.sha"
-            return (outcome, nil)
-        }
-        return (outcome, PullRequestHead(sha: sha.lowercased(), sourceBranch: json?["head"]?["ref"]?.stringValue))
+        return ProviderCall.head(outcome, response, what: "pull request #\(pr)", sha: { $0["head"]?["sha"]?.stringValue }, branch: { $0["head"]?["ref"]?.stringValue })
     }
 
     public func upsertComment(repo: String, comment: StickyComment) async -> CallOutcome {

@@ -107,31 +107,10 @@ final class FakeGitHub: Sendable {
     /// Runs the fake for the duration of `body`.
     static func run<T: Sendable>(token: String = "ghp_faketoken0123456789", _ body: @Sendable (FakeGitHub) async throws -> T) async throws -> T {
         let fake = FakeGitHub(token: token)
-        let router = Router()
-        fake.addRoutes(to: router, prefix: "")
-        fake.addRoutes(to: router, prefix: "/api/v3")
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "fake-github")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var it = ports.makeAsyncIterator()
-            let port = await it.next() ?? 0
-            fake.portBox.withLock { $0 = port }
-            do {
-                let result = try await body(fake)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                tasks.cancelAll()
-                throw error
-            }
-        }
+        return try await FakeServer.run(install: { router in
+            fake.addRoutes(to: router, prefix: "")
+            fake.addRoutes(to: router, prefix: "/api/v3")
+        }, started: { port in fake.portBox.withLock { $0 = port } }) { try await body(fake) }
     }
 
     private func addRoutes(to router: Router<BasicRequestContext>, prefix: String) {
@@ -202,9 +181,7 @@ final class FakeGitHub: Sendable {
     }
 
     private func json(_ status: HTTPResponse.Status, _ body: String, headers: [(String, String)] = []) -> Response {
-        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        for (n, v) in headers { if let name = HTTPField.Name(n) { fields.append(HTTPField(name: name, value: v)) } }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        FakeServer.json(status, body, headers: headers)
     }
 
     private var rateHeaders: [(String, String)] {
