@@ -52,20 +52,14 @@ public struct PluginController<Store: CallStore>: Sendable {
             count("unavailable")
             return JSONResponse.error(.serviceUnavailable, "statussync is shutting down; the agent should retry")
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            count("invalid")
-            return JSONResponse.error(.contentTooLarge, "statussync: request body larger than \(maxBodyBytes) bytes; keep the plugin body small (raise maxBodyBytes in the config if needed)")
-        }
-        let data = Data(buffer: buffer)
+        let data: Data
         let args: ExecuteTemplateArgs
-        do {
-            args = try ExecuteTemplateArgs.parse(data)
-        } catch {
+        switch await PluginCallBody.read(request, limit: maxBodyBytes, who: "statussync") {
+        case .failure(let rejection):
             count("invalid")
-            return JSONResponse.error(.badRequest, "statussync: \(error.message)")
+            return rejection.response
+        case .success(let body):
+            (data, args) = body
         }
         if case .tenant(let tenant) = caller, !tenant.allows(namespace: args.workflow.namespace) {
             count("forbidden")

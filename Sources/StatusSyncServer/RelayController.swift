@@ -47,18 +47,11 @@ public struct RelayController: Sendable {
         if let authorizer, authorizer.authorize(request.headers[.authorization]) == nil {
             return JSONResponse.error(.forbidden, "statussync relay: missing or wrong bearer token; send Authorization: Bearer <token from --agent-token-file>")
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            return JSONResponse.error(.contentTooLarge, "statussync relay: request body larger than \(maxBodyBytes) bytes")
-        }
-        let data = Data(buffer: buffer)
+        let data: Data
         let args: ExecuteTemplateArgs
-        do {
-            args = try ExecuteTemplateArgs.parse(data)
-        } catch {
-            return JSONResponse.error(.badRequest, "statussync relay: \(error.message)")
+        switch await PluginCallBody.read(request, limit: maxBodyBytes, who: "statussync relay") {
+        case .failure(let rejection): return rejection.response
+        case .success(let body): (data, args) = body
         }
         guard args.claimedPlugin(keys: pluginKeys) != nil else {
             return JSONResponse.make(.ok, "{}")

@@ -11,14 +11,14 @@ struct BitbucketProviderTests {
 
     @Test("Keys: the context up to 40 characters, else a stable shortened form with a hash suffix")
     func keys() {
-        #expect(BitbucketKey.make("ci/argo") == "ci/argo")
+        #expect(Bitbucket.key("ci/argo") == "ci/argo")
         let long = String(repeating: "c", count: 60)
-        let key = BitbucketKey.make(long)
+        let key = Bitbucket.key(long)
         #expect(key.count == 40)
-        #expect(key == BitbucketKey.make(long), "stable")
-        #expect(key != BitbucketKey.make(long + "x"))
-        #expect(BitbucketKey.authorization("user:app-pass") == "Basic dXNlcjphcHAtcGFzcw==")
-        #expect(BitbucketKey.authorization("tok") == "Bearer tok")
+        #expect(key == Bitbucket.key(long), "stable")
+        #expect(key != Bitbucket.key(long + "x"))
+        #expect(Bitbucket.authorization("user:app-pass") == "Basic dXNlcjphcHAtcGFzcw==")
+        #expect(Bitbucket.authorization("tok") == "Bearer tok")
     }
 
     @Test("Cloud: states (§10), upsert by key, refname, url required, 429")

@@ -13,14 +13,7 @@ public struct BitbucketCloudProvider: ProviderType {
 
     static let descriptionLimit = 255
 
-    public static func providerState(for state: NeutralState) -> String {
-        switch state {
-        case .pending, .running: return "INPROGRESS"
-        case .success, .skipped: return "SUCCESSFUL"
-        case .failure, .error: return "FAILED"
-        case .cancelled: return "STOPPED"
-        }
-    }
+    public static func providerState(for state: NeutralState) -> String { Bitbucket.state(for: state, cancelled: "STOPPED") }
 
     public static func make(config: ProviderConfig, token: String, http: ProviderHTTPClient) throws(ConfigError) -> BitbucketCloudProvider {
         BitbucketCloudProvider(name: config.name, baseURL: config.baseURL, token: token, pacing: config.pacing, http: http)
@@ -40,11 +33,11 @@ public struct BitbucketCloudProvider: ProviderType {
         self.call = ProviderCall(http: http, token: token, now: now, label: "Bitbucket", remainingHeader: "X-RateLimit-Remaining", resetHeader: "X-RateLimit-Reset")
     }
 
-    var headers: [(String, String)] { [("Authorization", BitbucketKey.authorization(call.token)), ("Accept", "application/json"), ("User-Agent", "statussync")] }
+    var headers: [(String, String)] { [("Authorization", Bitbucket.authorization(call.token)), ("Accept", "application/json"), ("User-Agent", "statussync")] }
 
     public func postStatus(_ status: StatusDelivery) async -> CallOutcome {
         var body: [String: JSONValue] = [
-            "key": .string(BitbucketKey.make(status.context)),
+            "key": .string(Bitbucket.key(status.context)),
             "name": .string(status.context),
             "state": .string(Self.providerState(for: status.state)),
             "description": .string(status.description.truncated(toScalars: Self.descriptionLimit)),

@@ -1,13 +1,26 @@
-/// Bitbucket identifies a build status by `key`: the context when it fits in 40 characters, else
-/// a stable shortened form with a hash suffix (CONTRACT §2), so one context is always one key.
-enum BitbucketKey {
-    static let maxLength = 40
+import StatusSyncCore
 
-    static func make(_ context: String) -> String {
-        guard context.count > maxLength else { return context }
+/// What Bitbucket Cloud and Data Center share: build-status keys, states and token handling.
+enum Bitbucket {
+    static let maxKeyLength = 40
+
+    /// The build status `key`: the context when it fits in 40 characters, else a stable shortened
+    /// form with a hash suffix (CONTRACT §2), so one context is always one key.
+    static func key(_ context: String) -> String {
+        guard context.count > maxKeyLength else { return context }
         let digest = String(fnv1a64(context), radix: 16)
         let hash = String(repeating: "0", count: 16 - digest.count) + digest
-        return String(context.prefix(maxLength - 17)) + "-" + hash
+        return String(context.prefix(maxKeyLength - 17)) + "-" + hash
+    }
+
+    /// The state for a neutral state (§10); only `cancelled` differs between Cloud and Data Center.
+    static func state(for state: NeutralState, cancelled: String) -> String {
+        switch state {
+        case .pending, .running: return "INPROGRESS"
+        case .success, .skipped: return "SUCCESSFUL"
+        case .failure, .error: return "FAILED"
+        case .cancelled: return cancelled
+        }
     }
 
     /// FNV-1a, 64 bits, over the UTF-8 bytes.
