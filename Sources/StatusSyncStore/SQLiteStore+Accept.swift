@@ -46,7 +46,7 @@ extension SQLiteStore {
             ref = ref ?? pinned["ref"]
         }
         let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
-        let (status, linked) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
+        let (status, linked, queuedBefore) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
 
         try db.cachedStatement(sql: """
             INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
@@ -59,7 +59,7 @@ extension SQLiteStore {
                 status == .queued ? nil : at,
             ])
         let updateID = db.lastInsertedRowID
-        if status == .queued {
+        if status == .queued && queuedBefore {
             let cond = subject.condition
             try db.cachedStatement(sql: """
                 UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
@@ -79,8 +79,10 @@ extension SQLiteStore {
     }
 
     /// Stale (pending/running after this workflow's final state), duplicate (equal to the current
-    /// update), or queued.
-    static func decide(_ request: StatusRequest, subject: Subject, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?) {
+    /// update), or queued; and whether the current update is itself still queued (then it, and
+    /// any older queued one, is superseded by the new one; otherwise there is nothing to supersede,
+    /// and the claim would catch an older straggler anyway).
+    static func decide(_ request: StatusRequest, subject: Subject, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?, Bool) {
         if !request.state.isTerminal {
             var match: [String] = []
             var args: StatementArguments = [workflowUID, request.provider, request.repo, request.context]
@@ -98,20 +100,20 @@ extension SQLiteStore {
                   AND state IN \(terminalStates)
                 ORDER BY id DESC LIMIT 1
                 """), arguments: args)
-            if let terminal { return (.stale, terminal) }
+            if let terminal { return (.stale, terminal, false) }
         }
         let cond = subject.condition
-        if let current = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, state, description, target_url, comment FROM updates
+        guard let current = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, status, state, description, target_url, comment FROM updates
             WHERE \(cond.sql) AND status IN \(liveStatuses) ORDER BY id DESC LIMIT 1
-            """), arguments: cond.arguments),
-            (current["state"] as String) == request.state.rawValue,
-            (current["description"] as String) == request.description,
-            (current["target_url"] as String?) == request.targetURL,
-            (current["comment"] as String?) == request.comment {
-            return (.duplicate, current["id"])
+            """), arguments: cond.arguments) else { return (.queued, nil, false) }
+        if (current["state"] as String) == request.state.rawValue,
+           (current["description"] as String) == request.description,
+           (current["target_url"] as String?) == request.targetURL,
+           (current["comment"] as String?) == request.comment {
+            return (.duplicate, current["id"], false)
         }
-        return (.queued, nil)
+        return (.queued, nil, (current["status"] as String) == DeliveryStatus.queued.rawValue)
     }
 
     /// The wait-mode reply for an update's current state (following a duplicate to its original).
