@@ -190,6 +190,9 @@ struct EndToEndTests {
             let (_, rejected) = try await HTTP.post(url, CallFactory.argsJSON(["repo": "my-org/app", "state": "Succeeded"]))
             #expect(rejected.contains("\"Failed\""))
             #expect(try await eventually { fake.statuses.count == 1 })
+            // The provider has it; wait for the outcome to be committed before reading the history.
+            let reader = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
+            #expect(try await eventually { try await reader.detail(id: id)?.update.delivery.status == .delivered })
             let db = ["--database", dir.path("statussync.sqlite")]
 
             let history = try await ServeProcess.cli(["history", "--json"] + db, in: dir)
