@@ -114,14 +114,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                "StatusSyncCore", "StatusSyncProviders", "StatusSyncStore", "CMallocTuning",
             ],
             path: "bench/ceiling",
             swiftSettings: swiftSettings
         ),
+        // glibc's mallopt, which Swift's Glibc module does not export (see Sources/statussync/main.swift).
+        .target(name: "CMallocTuning"),
         .executableTarget(
             name: "statussync",
             dependencies: [
                 "StatusSyncCLI",
+                "CMallocTuning",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -137,6 +141,7 @@ let package = Package(
                 "StatusSyncDelivery",
                 "StatusSyncServer",
                 "StatusSyncCLI",
+                "CMallocTuning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

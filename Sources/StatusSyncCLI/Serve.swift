@@ -54,7 +54,10 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds, logger: logger)
+        // The checkpointer copies the log beside the writer; the writer's own checkpoint is a backstop.
+        let database = try AppDatabase.openForWriting(path: config.database, busyTimeout: config.busyTimeout.seconds,
+                                                      autoCheckpointPages: 8000, logger: logger)
+        let checkpointer = try WALCheckpointer(path: config.database, busyTimeout: config.busyTimeout.seconds)
         let store = SQLiteStore(database: database)
         let http = ProviderHTTPClient(timeout: config.delivery.timeout.duration, connectionsPerHost: config.delivery.concurrency)
         let providers: [any StatusProvider]
@@ -82,7 +85,8 @@ struct Serve: AsyncParsableCommand {
             ])
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)
-        let services = serveServices(deps, app: app, background: [retention])
+        let checkpoints = CheckpointService(checkpointer: checkpointer, logger: logger)
+        let services = serveServices(deps, app: app, background: [retention, checkpoints])
         // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
         try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
                                                  http: http, logger: logger)

@@ -33,8 +33,11 @@ public final class AppDatabase: Sendable {
     }
 
     /// Opens (creating if needed) for writing: WAL, `synchronous=FULL` (asserted), busy timeout,
-    /// foreign keys, and the schema handled per `schema`.
-    public static func openForWriting(path: String, busyTimeout: Double = 5, schema: SchemaPolicy = .migrate, logger: Logger? = nil) throws -> AppDatabase {
+    /// foreign keys, and the schema handled per `schema`. `autoCheckpointPages` sets how large the
+    /// log may grow before the writer checkpoints it itself (SQLite's default is 1000 pages); `serve`
+    /// raises it because a `WALCheckpointer` does that work beside the writer.
+    public static func openForWriting(path: String, busyTimeout: Double = 5, schema: SchemaPolicy = .migrate,
+                                      autoCheckpointPages: Int? = nil, logger: Logger? = nil) throws -> AppDatabase {
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
             throw StoreError(.cannotOpen, "cannot create the database at \(path): the directory \(parent) does not exist; create it or set `database:` / --database to another path")
@@ -54,6 +57,7 @@ public final class AppDatabase: Sendable {
         // prepareDatabase hook; set FULL on the writer connection now and check it took.
         let level = try pool.writeWithoutTransaction { db -> Int in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            if let autoCheckpointPages { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, autoCheckpointPages))") }
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
         guard level == 2 else {

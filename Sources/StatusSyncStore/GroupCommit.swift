@@ -2,10 +2,11 @@ import GRDB
 import Synchronization
 
 /// Group commit for accepted calls: calls that arrive while a transaction is committing wait and
-/// are written together in the next one, each inside its own savepoint. N calls share one
-/// fsync, and each caller still gets its result only after the transaction holding its call has
-/// committed. A failing call rolls back only its savepoint; a failing commit fails the whole
-/// batch (every caller gets the error, nothing is half-written).
+/// are written together in the next one. N calls share one fsync, and each caller still gets its
+/// result only after the transaction holding its call has committed. When a call throws, the
+/// batch is written again with a savepoint per call, so a failing call rolls back only its own
+/// writes; a failing commit fails the whole batch (every caller gets the error, nothing is
+/// half-written).
 final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     typealias Work = @Sendable (Input, Database) throws -> Output
 
@@ -64,18 +65,27 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
             let work = self.work
             let inputs = batch.map(\.input)
             do {
-                let results = try await writer.write { db -> [Result<Output, any Error>] in
-                    inputs.map { input in
-                        var output: Result<Output, any Error> = .failure(CancellationError())
-                        do {
-                            try db.inSavepoint {
-                                output = .success(try work(input, db))
-                                return .commit
+                let results: [Result<Output, any Error>]
+                do {
+                    // Items almost never throw (a rejected call is a result, not an error), so write
+                    // the batch plainly first: savepoints would journal every page each item touches.
+                    results = try await writer.write { db in try inputs.map { .success(try work($0, db)) } }
+                } catch where batch.count > 1 {
+                    // Something failed and the whole transaction rolled back: write the batch again
+                    // with a savepoint per item, so only the items that fail get the error.
+                    results = try await writer.write { db -> [Result<Output, any Error>] in
+                        inputs.map { input in
+                            var output: Result<Output, any Error> = .failure(CancellationError())
+                            do {
+                                try db.inSavepoint {
+                                    output = .success(try work(input, db))
+                                    return .commit
+                                }
+                            } catch {
+                                output = .failure(error)
                             }
-                        } catch {
-                            output = .failure(error)
+                            return output
                         }
-                        return output
                     }
                 }
                 batches.add(1, ordering: .relaxed)

@@ -30,11 +30,11 @@ public struct IncomingCall: Sendable {
         self.tenant = tenant
     }
 
-    /// The effective idempotency key: the explicit key, else workflow uid + template name + body.
-    var idempotencyKey: String {
-        let scope = tenant.map { "tenant:\($0)\n" } ?? ""
-        if let explicitKey { return scope + "key:" + explicitKey }
-        return scope + "auto:\(workflow.uid)\n\(templateName)\n\(bodyCanonical)"
+    /// The stored idempotency key of a call with an explicit `key` (scoped to the tenant). Calls
+    /// without one are identified by workflow uid + template name + body, found through their
+    /// update's subject (see `SQLiteStore.firstCall`).
+    var explicitIdempotencyKey: String? {
+        explicitKey.map { key in (tenant.map { "tenant:\($0)\n" } ?? "") + "key:" + key }
     }
 }
 

@@ -21,8 +21,19 @@ extension SQLiteStore {
             request = r
         }
 
-        let idem = call.idempotencyKey
-        if let first = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"), arguments: [idem]) {
+        // A PR whose head this workflow already pinned goes straight to that sha (and branch).
+        var sha = request.sha
+        var ref = request.ref
+        if sha == nil, let pr = request.pr,
+           let pinned = try Row.fetchOne(db.cachedStatement(sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
+                                         arguments: [request.provider, request.repo, pr, call.workflow.uid]) {
+            sha = pinned["sha"]
+            ref = ref ?? pinned["ref"]
+        }
+        let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
+
+        let idem = call.explicitIdempotencyKey
+        if let first = try firstCall(call, idempotencyKey: idem, subject: subject, in: db) {
             let firstID: Int64 = first["id"]
             guard (first["body"] as String) == call.bodyCanonical else {
                 return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(firstID) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
@@ -36,16 +47,6 @@ extension SQLiteStore {
             return AcceptResult(callID: firstID, updateID: updateID, outcome: .repeated, reply: reply)
         }
 
-        // A PR whose head this workflow already pinned goes straight to that sha (and branch).
-        var sha = request.sha
-        var ref = request.ref
-        if sha == nil, let pr = request.pr,
-           let pinned = try Row.fetchOne(db.cachedStatement(sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
-                                         arguments: [request.provider, request.repo, pr, call.workflow.uid]) {
-            sha = pinned["sha"]
-            ref = ref ?? pinned["ref"]
-        }
-        let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
         let (status, linked, queuedBefore) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
 
         try db.cachedStatement(sql: """
@@ -76,6 +77,21 @@ extension SQLiteStore {
         }
         let callID = try insertCall(call, idempotencyKey: idem, reply: reply, error: nil, updateID: updateID, at: at, in: db)
         return AcceptResult(callID: callID, updateID: updateID, outcome: .accepted(status), reply: reply)
+    }
+
+    /// The first call this one repeats: by its explicit key, or (without a key) the call of the
+    /// same workflow, template and body, whose update is necessarily in the same subject.
+    static func firstCall(_ call: IncomingCall, idempotencyKey: String?, subject: Subject, in db: Database) throws -> Row? {
+        if let idempotencyKey {
+            return try Row.fetchOne(db.cachedStatement(sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"), arguments: [idempotencyKey])
+        }
+        let cond = subject.condition
+        return try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, body, reply, update_id FROM calls
+            WHERE update_id IN (SELECT id FROM updates WHERE \(cond.sql) AND workflow_uid = ?)
+              AND key IS NULL AND template_name = ? AND body = ? AND tenant IS ?
+            ORDER BY id LIMIT 1
+            """), arguments: cond.arguments + [call.workflow.uid, call.templateName, call.bodyCanonical, call.tenant])
     }
 
     /// Stale (pending/running after this workflow's final state), duplicate (equal to the current

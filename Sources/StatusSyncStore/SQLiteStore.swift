@@ -23,6 +23,9 @@ public struct SQLiteStore: Sendable {
         }
     }
 
+    /// Transactions that recorded accepted calls so far (group commit: usually fewer than calls).
+    public var acceptTransactions: Int { acceptor?.committedBatches ?? 0 }
+
     static let liveStatuses = "('queued','delivering','delivered')"
     static let terminalStates = "('success','failure','error','cancelled','skipped')"
 

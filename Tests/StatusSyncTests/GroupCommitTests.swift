@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncStore
@@ -25,6 +26,32 @@ struct GroupCommitTests {
         let reader = try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite"))
         let count = try await reader.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM updates") }
         #expect(count == 200)
+    }
+
+    @Test("Without failures a batch is one plain transaction: no savepoint per item (they journal every page)")
+    func plainBatches() async throws {
+        let dir = try TempDirectory()
+        let database = try AppDatabase.openForWriting(path: dir.path("p.sqlite"))
+        try await database.writer.write { try $0.execute(sql: "CREATE TABLE t(n INTEGER PRIMARY KEY)") }
+        let statements = Mutex<[String]>([])
+        try await database.writer.writeWithoutTransaction { db in
+            db.trace { event in
+                if case .statement(let statement) = event { statements.withLock { $0.append(statement.sql) } }
+            }
+        }
+        let commit = GroupCommit<Int, Int>(writer: database.writer) { n, db in
+            try db.execute(sql: "INSERT INTO t(n) VALUES (?)", arguments: [n])
+            return n
+        }
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<100 { group.addTask { try await commit.submit(n) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.sorted() == Array(0..<100))
+        let sql = statements.withLock { $0 }
+        #expect(sql.filter { $0.contains("INSERT INTO t") }.count == 100)
+        #expect(!sql.contains { $0.uppercased().contains("SAVEPOINT") }, "no savepoints: \(sql.filter { $0.uppercased().contains("SAVEPOINT") }.prefix(3))")
+        #expect(commit.committedBatches < 100)
     }
 
     @Test("A failing item rolls back only its savepoint; the rest of the batch commits")

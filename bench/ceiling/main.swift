@@ -1,9 +1,13 @@
+import CMallocTuning
 import Foundation
 import GRDB
 import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import StatusSyncCore
+import StatusSyncProviders
+import StatusSyncStore
 
 // The machine's ceilings for bench/: how fast a trivial Hummingbird route answers, and how many
 // single-row synchronous=FULL SQLite commits per second the disk takes. statussync's figures are
@@ -11,6 +15,9 @@ import NIOPosix
 //
 //   BenchCeiling http PORT          serve POST /api/v1/template.execute → 200 {} (body read)
 //   BenchCeiling sqlite DIR [N]     N single-row commits at synchronous=FULL in WAL mode
+//   BenchCeiling store DIR [N] [C]  the accept path without HTTP: N agent-shaped calls through
+//                                   SQLiteStore.accept from C concurrent callers (group commit);
+//                                   prints calls/s and the process CPU per call
 //   BenchCeiling fake-github PORT   a fast GitHub statuses API for benchmarks: 201 for every
 //                                   status (counted; the count is printed on SIGTERM/SIGINT)
 
@@ -48,6 +55,63 @@ case "sqlite":
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     print(String(format: "sqlite_full_commits_per_s=%.0f", Double(n) / seconds))
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+case "store":
+    _ = statussync_set_malloc_trim_threshold(8 << 20)  // as statussync serve does
+    let dir = args.count > 2 ? args[2] : NSTemporaryDirectory()
+    let n = args.count > 3 ? Int(args[3]) ?? 20000 : 20000
+    let callers = args.count > 4 ? Int(args[4]) ?? 16 : 16
+    let path = (dir as NSString).appendingPathComponent("store-\(getpid()).sqlite")
+    // As serve runs it: a background checkpointer beside the writer (STORE_CHECKPOINTER=0: the
+    // writer checkpoints by itself every 1000 pages, SQLite's default).
+    let background = ProcessInfo.processInfo.environment["STORE_CHECKPOINTER"] != "0"
+    let store = SQLiteStore(database: try AppDatabase.openForWriting(path: path, autoCheckpointPages: background ? 8000 : nil))
+    let checkpointer = try WALCheckpointer(path: path)
+    let checkpoints = Task {
+        while background, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            _ = try? await checkpointer.checkpoint()
+        }
+    }
+    let rules = PluginBodyRules(providers: [.init(name: "github", traits: GitHubProvider.traits)], argoBaseURL: "https://argo.example.com")
+    // The same calls as bench/plugin_call.lua: each caller is one workflow, every call a new context.
+    func call(_ caller: Int, _ i: Int) -> IncomingCall {
+        let text = "{\"workflow\":{\"metadata\":{\"name\":\"bench-\(caller)\",\"namespace\":\"ci\",\"uid\":\"uid-\(caller)\"}},"
+            + "\"template\":{\"name\":\"report\",\"inputs\":{},\"outputs\":{},\"metadata\":{},\"plugin\":{\"statussync\":"
+            + "{\"context\":\"bench-\(caller)-\(i)\",\"repo\":\"my-org/app\",\"sha\":\"6dcb09b5b57875f334f61aebed695e2e4193db5e\",\"state\":\"Succeeded\"}}}}"
+        let args = try! ExecuteTemplateArgs.parse(Data(text.utf8))
+        let body = args.plugin["statussync"]!
+        return IncomingCall(receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: "statussync",
+                            argsText: text, bodyCanonical: body.canonicalText, explicitKey: nil,
+                            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: body, workflow: args.workflow, rules: rules) })
+    }
+    let perCaller = n / callers
+    let prepared = (0..<callers).map { c in (0..<perCaller).map { call(c, $0) } }
+    func io() -> [String: Double] {  // bytes and write syscalls so far (Linux /proc/self/io)
+        let text = (try? String(contentsOfFile: "/proc/self/io", encoding: .utf8)) ?? ""
+        return Dictionary(text.split(separator: "\n").compactMap { line in
+            let kv = line.split(separator: ":"); return kv.count == 2 ? (String(kv[0]), Double(kv[1].trimmingCharacters(in: .whitespaces)) ?? 0) : nil
+        }, uniquingKeysWith: { a, _ in a })
+    }
+    let ioBefore = io()
+    let cpuBefore = clock()
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for calls in prepared {
+            group.addTask { for c in calls { _ = try await store.accept(c) } }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = ContinuousClock.now - start
+    checkpoints.cancel()
+    let cpu = Double(clock() - cpuBefore) / Double(CLOCKS_PER_SEC)
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let total = perCaller * callers
+    let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: path + $0)[.size] as? Int }.reduce(0, +)
+    let ioAfter = io()
+    let written = (ioAfter["wchar"] ?? 0) - (ioBefore["wchar"] ?? 0), writes = (ioAfter["syscw"] ?? 0) - (ioBefore["syscw"] ?? 0)
+    print(String(format: "store_calls_per_s=%.0f cpu_us_per_call=%.1f db_bytes_per_call=%.0f written_bytes_per_call=%.0f write_syscalls_per_call=%.1f calls_per_commit=%.1f calls=%d callers=%d",
+                 Double(total) / seconds, cpu * 1e6 / Double(total), Double(bytes) / Double(total), written / Double(total), writes / Double(total), Double(total) / Double(max(store.acceptTransactions, 1)), total, callers))
+    if ProcessInfo.processInfo.environment["XX_KEEP"] == nil { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } else { print(path) }
 case "fake-github":
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     let port = Int(args[2]) ?? 3997
@@ -69,7 +133,7 @@ case "fake-github":
     try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     FileHandle.standardError.write(Data("fake_github: \(counter.value) statuses\n".utf8))
 default:
-    FileHandle.standardError.write(Data("usage: BenchCeiling http PORT | sqlite DIR [N] | fake-github PORT\n".utf8))
+    FileHandle.standardError.write(Data("usage: BenchCeiling http PORT | sqlite DIR [N] | store DIR [N] [C] | fake-github PORT\n".utf8))
     exit(64)
 }
 
