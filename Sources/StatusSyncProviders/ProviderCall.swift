@@ -39,7 +39,9 @@ struct ProviderCall: Sendable {
         case .failure(.transport(let message)):
             return (CallOutcome(errorClass: .transient, httpStatus: nil, message: redact(message), startedAt: started, duration: elapsed), nil)
         case .success(let response):
-            let message = Self.errorMessage(response)
+            // Only error answers carry a message worth reading; a 2xx body (GitHub's status echo
+            // with its creator object) is not parsed for one.
+            let message = (200..<300).contains(response.status) ? nil : Self.errorMessage(response)
             var (errorClass, text) = special?(response, message) ?? classify(response, message)
             if response.status == 404, errorClass == .permanent { text = "\(notFound)\(text.map { " (\($0))" } ?? "")" }
             return (CallOutcome(errorClass: errorClass, httpStatus: response.status, message: text.map(redact), startedAt: started, duration: elapsed), response)

@@ -27,7 +27,8 @@ public struct DeliveryJob: Sendable, Equatable {
 /// the loop.
 public struct ClaimBatch: Sendable {
     public var jobs: [DeliveryJob]
-    /// The earliest `next_attempt_at` after the claim's clock reading (nil: nothing scheduled).
+    /// When `jobs` is empty, the earliest `next_attempt_at` after the claim's clock reading (nil:
+    /// nothing scheduled). Not looked up when jobs were claimed: the loop claims again at once.
     public var nextDueAt: Date?
 }
 

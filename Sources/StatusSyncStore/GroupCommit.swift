@@ -1,12 +1,15 @@
 import GRDB
 import Synchronization
 
-/// Group commit for accepted calls: calls that arrive while a transaction is committing wait and
-/// are written together in the next one. N calls share one fsync, and each caller still gets its
-/// result only after the transaction holding its call has committed. When a call throws, the
-/// batch is written again with a savepoint per call, so a failing call rolls back only its own
-/// writes; a failing commit fails the whole batch (every caller gets the error, nothing is
-/// half-written).
+/// Group commit: writes that arrive while a transaction is committing wait and are written
+/// together in the next one. N writes share one fsync, and each caller still gets its result only
+/// after the transaction holding its write has committed. When a write throws, the batch is
+/// written again with a savepoint per write, so a failing write rolls back only its own changes;
+/// a failing commit fails the whole batch (every caller gets the error, nothing is half-written).
+///
+/// Batches run on the writer's own queue back to back: the commit of one resumes its callers and
+/// queues the next batch from there, so the writer never waits for another thread between
+/// batches, and other writes (claims, retries, pruning) still take their turn in between.
 final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     typealias Work = @Sendable (Input, Database) throws -> Output
 
@@ -17,7 +20,20 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
 
     private struct State: Sendable {
         var queue: [Pending] = []
-        var flushing = false
+        /// A batch is queued or being written; the next one is started by its completion.
+        var writing = false
+
+        /// Takes the next batch, or clears `writing` when there is none.
+        mutating func next(max: Int) -> [Pending] {
+            guard !queue.isEmpty else {
+                writing = false
+                return []
+            }
+            let n = min(queue.count, max)
+            let batch = Array(queue.prefix(n))
+            queue.removeFirst(n)
+            return batch
+        }
     }
 
     private let writer: any DatabaseWriter
@@ -36,63 +52,65 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
 
     func submit(_ input: Input) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            let lead = state.withLock { s -> Bool in
+            let batch = state.withLock { s -> [Pending] in
                 s.queue.append(Pending(input: input, continuation: continuation))
-                guard !s.flushing else { return false }
-                s.flushing = true
-                return true
+                guard !s.writing else { return [] }
+                s.writing = true
+                return s.next(max: maxBatch)
             }
-            if lead {
-                Task { await self.flush() }
-            }
+            if !batch.isEmpty { write(batch) }
         }
     }
 
-    /// Writes batches until the queue is empty.
-    private func flush() async {
-        while true {
-            let batch = state.withLock { s -> [Pending] in
-                guard !s.queue.isEmpty else {
-                    s.flushing = false
-                    return []
-                }
-                let n = min(s.queue.count, maxBatch)
-                let batch = Array(s.queue.prefix(n))
-                s.queue.removeFirst(n)
-                return batch
+    /// Queues `batch` on the writer; its completion resumes the callers and queues the next batch.
+    private func write(_ batch: [Pending]) {
+        writer.asyncWriteWithoutTransaction { db in
+            let results = self.commit(batch.map(\.input), in: db)
+            for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+            let next = self.state.withLock { $0.next(max: self.maxBatch) }
+            if !next.isEmpty { self.write(next) }
+        }
+    }
+
+    /// Writes the inputs in one transaction and returns one result per input.
+    private func commit(_ inputs: [Input], in db: Database) -> [Result<Output, any Error>] {
+        do {
+            // Writes almost never throw (a rejected call is a result, not an error), so write the
+            // batch plainly first: savepoints would journal every page each write touches.
+            var outputs: [Output] = []
+            try db.inTransaction(.immediate) {
+                outputs = try inputs.map { try work($0, db) }
+                return .commit
             }
-            guard !batch.isEmpty else { return }
-            let work = self.work
-            let inputs = batch.map(\.input)
+            batches.add(1, ordering: .relaxed)
+            return outputs.map { .success($0) }
+        } catch where inputs.count > 1 {
+            // Something failed and the whole transaction rolled back: write the batch again with
+            // a savepoint per input, so only the inputs that fail get the error.
             do {
-                let results: [Result<Output, any Error>]
-                do {
-                    // Items almost never throw (a rejected call is a result, not an error), so write
-                    // the batch plainly first: savepoints would journal every page each item touches.
-                    results = try await writer.write { db in try inputs.map { .success(try work($0, db)) } }
-                } catch where batch.count > 1 {
-                    // Something failed and the whole transaction rolled back: write the batch again
-                    // with a savepoint per item, so only the items that fail get the error.
-                    results = try await writer.write { db -> [Result<Output, any Error>] in
-                        inputs.map { input in
-                            var output: Result<Output, any Error> = .failure(CancellationError())
-                            do {
-                                try db.inSavepoint {
-                                    output = .success(try work(input, db))
-                                    return .commit
-                                }
-                            } catch {
-                                output = .failure(error)
+                var results: [Result<Output, any Error>] = []
+                try db.inTransaction(.immediate) {
+                    results = inputs.map { input in
+                        var output: Result<Output, any Error> = .failure(CancellationError())
+                        do {
+                            try db.inSavepoint {
+                                output = .success(try work(input, db))
+                                return .commit
                             }
-                            return output
+                        } catch {
+                            output = .failure(error)
                         }
+                        return output
                     }
+                    return .commit
                 }
                 batches.add(1, ordering: .relaxed)
-                for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
+                return results
             } catch {
-                for pending in batch { pending.continuation.resume(throwing: error) }
+                return inputs.map { _ in .failure(error) }
             }
+        } catch {
+            return [.failure(error)]
         }
     }
 }

@@ -5,10 +5,12 @@ import StatusSyncCore
 extension SQLiteStore {
     /// Records a call and decides its update atomically: idempotent replay, key reuse, stale,
     /// duplicate, or queued (superseding older queued updates of the same subject). Concurrent
-    /// calls share one transaction (group commit); the result returns after that commit.
+    /// calls (and finished attempts) share one transaction (group commit); the result returns
+    /// after that commit.
     public func accept(_ call: IncomingCall) async throws -> AcceptResult {
-        guard let acceptor else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
-        return try await acceptor.submit(call)
+        guard let batcher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
+        guard case .accepted(let result) = try await batcher.submit(.accept(call)) else { preconditionFailure("an accept answered by another kind of write") }
+        return result
     }
 
     static func accept(_ call: IncomingCall, in db: Database) throws -> AcceptResult {

@@ -27,43 +27,51 @@ extension SQLiteStore: DeliveryStore {
     public func claimDue(limit: Int) async throws -> ClaimBatch {
         let at = Timestamp.ms(now())
         return try await database.writer.write { db in
-            let next = try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued' AND next_attempt_at > ?",
-                                          arguments: [at]).map(Timestamp.date)
             let inFlight = try Row.fetchAll(db, sql: "SELECT provider, repo, sha, pr, workflow_uid, context FROM updates WHERE status = 'delivering'")
             var busySubjects = Set(inFlight.map(Subject.init(row:)))
             var busyPins = Set(inFlight.filter { ($0["sha"] as String?) == nil }.map(PinKey.init(row:)))
-            let candidates = try Row.fetchAll(db, sql: """
+            // Read due rows lazily and stop once `limit` are chosen: under a large backlog most of
+            // the LIMIT is never needed. Writes wait until the cursor is done.
+            let candidates = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT * FROM updates WHERE status = 'queued' AND next_attempt_at <= ?
                 ORDER BY next_attempt_at, id LIMIT ?
-                """, arguments: [at, limit * 20 + 50])
-            var chosen: [Row] = []
-            for row in candidates where chosen.count < limit {
+                """), arguments: [at, limit * 20 + 50])
+            var chosen: [DeliveryJob] = []
+            var stale: [(id: Int64, newer: Int64, error: String)] = []
+            while chosen.count < limit, let row = try candidates.next() {
                 let subject = Subject(row: row)
                 guard !busySubjects.contains(subject) else { continue }
+                let job = Self.job(row)
                 // Never send an update older than another live one of its subject (the provider
                 // must end with the newest): such a row is superseded instead.
-                if let newer = try Self.newerLiveUpdate(than: Self.job(row), in: db) {
-                    try Self.supersede(row["id"], by: newer, error: (row["last_error"] as String?) ?? "a newer update replaces it", at: at, in: db)
+                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                    stale.append((job.id, newer, (row["last_error"] as String?) ?? "a newer update replaces it"))
                     continue
                 }
-                if (row["sha"] as String?) == nil {
+                if job.sha == nil {
                     guard busyPins.insert(PinKey(row: row)).inserted else { continue }
                 }
                 busySubjects.insert(subject)
-                chosen.append(row)
+                chosen.append(job)
             }
-            guard !chosen.isEmpty else { return ClaimBatch(jobs: [], nextDueAt: next) }
-            let ids = chosen.map { $0["id"] as Int64 }
+            for s in stale { try Self.supersede(s.id, by: s.newer, error: s.error, at: at, in: db) }
+            guard !chosen.isEmpty else {
+                // Nothing to send now: say when the next retry is due, so the loop sleeps until then.
+                let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued' AND next_attempt_at > ?"),
+                                              arguments: [at]).map(Timestamp.date)
+                return ClaimBatch(jobs: [], nextDueAt: next)
+            }
+            let ids = chosen.map(\.id)
             try db.execute(sql: """
                 UPDATE updates SET status = 'delivering', attempts = attempts + 1, next_attempt_at = NULL
                 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids))
-            let jobs = chosen.map { row in
-                var job = Self.job(row)
+            let jobs = chosen.map { job in
+                var job = job
                 job.attempts += 1
                 return job
             }
-            return ClaimBatch(jobs: jobs, nextDueAt: next)
+            return ClaimBatch(jobs: jobs, nextDueAt: nil)
         }
     }
 
@@ -143,8 +151,10 @@ extension SQLiteStore: DeliveryStore {
 
     @discardableResult
     public func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision) async throws -> DeliveryStatus {
-        guard let finisher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
-        return try await finisher.submit(FinishRequest(job: job, attempts: attempts, decision: decision, at: Timestamp.ms(now())))
+        guard let batcher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
+        let request = FinishRequest(job: job, attempts: attempts, decision: decision, at: Timestamp.ms(now()))
+        guard case .finished(let status) = try await batcher.submit(.finish(request)) else { preconditionFailure("a finish answered by another kind of write") }
+        return status
     }
 
     /// One finished attempt, recorded by group commit like accepted calls.

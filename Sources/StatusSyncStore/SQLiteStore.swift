@@ -7,24 +7,21 @@ import StatusSyncCore
 public struct SQLiteStore: Sendable {
     public let database: AppDatabase
     let now: @Sendable () -> Date
-    /// Accepted calls are written by group commit (nil for a read-only database).
-    let acceptor: GroupCommit<IncomingCall, AcceptResult>?
-    /// Finished delivery attempts are recorded by group commit too.
-    let finisher: GroupCommit<FinishRequest, DeliveryStatus>?
+    /// Accepted calls and finished delivery attempts are written by one group commit, so they
+    /// share transactions (nil for a read-only database).
+    let batcher: GroupCommit<BatchedWrite, BatchedWrite.Outcome>?
 
     public init(database: AppDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.now = now
-        self.acceptor = database.pool.map { pool in
-            GroupCommit(writer: pool) { call, db in try SQLiteStore.accept(call, in: db) }
-        }
-        self.finisher = database.pool.map { pool in
-            GroupCommit(writer: pool) { request, db in try SQLiteStore.finish(request, in: db) }
+        self.batcher = database.pool.map { pool in
+            GroupCommit(writer: pool) { write, db in try write.perform(in: db) }
         }
     }
 
-    /// Transactions that recorded accepted calls so far (group commit: usually fewer than calls).
-    public var acceptTransactions: Int { acceptor?.committedBatches ?? 0 }
+    /// Group-commit transactions so far (accepted calls and finished attempts; usually far fewer
+    /// than the writes they hold).
+    public var batchedTransactions: Int { batcher?.committedBatches ?? 0 }
 
     static let liveStatuses = "('queued','delivering','delivered')"
     static let terminalStates = "('success','failure','error','cancelled','skipped')"

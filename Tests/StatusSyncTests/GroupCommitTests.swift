@@ -20,7 +20,7 @@ struct GroupCommitTests {
         #expect(results.count == 200)
         #expect(results.allSatisfy { $0.outcome == .accepted(.queued) })
         #expect(Set(results.compactMap(\.updateID)).count == 200)
-        let batches = try #require(store.acceptor?.committedBatches)
+        let batches = try #require(store.batcher?.committedBatches)
         #expect(batches < 200, "200 concurrent calls took \(batches) transactions")
         // Every acknowledged update is on disk, seen from another connection.
         let reader = try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite"))

@@ -110,8 +110,35 @@ case "store":
     let ioAfter = io()
     let written = (ioAfter["wchar"] ?? 0) - (ioBefore["wchar"] ?? 0), writes = (ioAfter["syscw"] ?? 0) - (ioBefore["syscw"] ?? 0)
     print(String(format: "store_calls_per_s=%.0f cpu_us_per_call=%.1f db_bytes_per_call=%.0f written_bytes_per_call=%.0f write_syscalls_per_call=%.1f calls_per_commit=%.1f calls=%d callers=%d",
-                 Double(total) / seconds, cpu * 1e6 / Double(total), Double(bytes) / Double(total), written / Double(total), writes / Double(total), Double(total) / Double(max(store.acceptTransactions, 1)), total, callers))
+                 Double(total) / seconds, cpu * 1e6 / Double(total), Double(bytes) / Double(total), written / Double(total), writes / Double(total), Double(total) / Double(max(store.batchedTransactions, 1)), total, callers))
     if ProcessInfo.processInfo.environment["XX_KEEP"] == nil { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } else { print(path) }
+case "parse":
+    // CPU per call of the request handling that is ours (no HTTP, no database): parse, validate,
+    // canonical body, reply JSON. Prints microseconds per call.
+    let n = args.count > 2 ? Int(args[2]) ?? 100_000 : 100_000
+    let rules = PluginBodyRules(providers: [.init(name: "github", traits: GitHubProvider.traits)], argoBaseURL: "https://argo.example.com")
+    let text = "{\"workflow\":{\"metadata\":{\"name\":\"bench-1\",\"namespace\":\"ci\",\"uid\":\"uid-1\"}},"
+        + "\"template\":{\"name\":\"report\",\"inputs\":{},\"outputs\":{},\"metadata\":{},\"plugin\":{\"statussync\":"
+        + "{\"context\":\"bench-1-1\",\"repo\":\"my-org/app\",\"sha\":\"6dcb09b5b57875f334f61aebed695e2e4193db5e\",\"state\":\"Succeeded\"}}}}"
+    let data = Data(text.utf8)
+    func seconds(_ body: () -> Void) -> Double {
+        let start = ContinuousClock.now
+        for _ in 0..<n { body() }
+        let d = ContinuousClock.now - start
+        return (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * 1e6 / Double(n)
+    }
+    var sink = 0
+    let argsUS = seconds { sink &+= (try? ExecuteTemplateArgs.parse(data))?.templateName.utf8.count ?? 0 }
+    let parsed = try ExecuteTemplateArgs.parse(data)
+    let body = parsed.plugin["statussync"]!
+    let validateUS = seconds { sink &+= (try? StatusRequest.parse(body: body, workflow: parsed.workflow, rules: rules))?.context.utf8.count ?? 0 }
+    let canonicalUS = seconds { sink &+= body.canonicalText.utf8.count }
+    let textUS = seconds { sink &+= String(decoding: data, as: UTF8.self).utf8.count }
+    let outcome = UpdateOutcome(id: 12345, status: .queued, state: .success, repo: "my-org/app", sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+                                pr: nil, context: "bench-1-1", attempts: 0, lastError: nil, linkedID: nil)
+    let replyUS = seconds { sink &+= PluginReply.accepted(outcome).jsonText.utf8.count }
+    print(String(format: "parse_us=%.2f validate_us=%.2f canonical_us=%.2f args_text_us=%.2f reply_us=%.2f total_us=%.2f (%d)",
+                 argsUS, validateUS, canonicalUS, textUS, replyUS, argsUS + validateUS + canonicalUS + textUS + replyUS, sink & 1))
 case "fake-github":
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     let port = Int(args[2]) ?? 3997
