@@ -23,21 +23,23 @@ if ! command -v wrk >/dev/null; then
   apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null
 fi
 
-echo "bench: building release" >&2
-swift build -c release --product statussync >/dev/null 2>&1
-swift build -c release --product BenchCeiling >/dev/null 2>&1
 # serve and relay are measured as the image ships them (deploy/build-release.sh: static Swift
-# runtime; the first run builds it into .build-static, a few minutes). BENCH_BINARY=dev measures
-# the plain `swift build -c release` binary instead (dynamic Swift runtime: slower, more memory).
-BIN_DIR="$(swift build -c release --show-bin-path)"
+# runtime; the first run builds it into .build-static, a few minutes), and the ceilings are built
+# the same way. BENCH_BINARY=dev measures plain `swift build -c release` binaries instead
+# (dynamic Swift runtime: slower, more memory).
 if [ "${BENCH_BINARY:-shipped}" = dev ]; then
-  BIN="$BIN_DIR/statussync"
+  echo "bench: building release (dynamic Swift runtime)" >&2
+  swift build -c release --product statussync >/dev/null 2>&1
+  swift build -c release --product BenchCeiling >/dev/null 2>&1
+  BIN="$(swift build -c release --show-bin-path)/statussync"
+  CEIL="$(swift build -c release --show-bin-path)/BenchCeiling"
 else
-  echo "bench: building the shipped binary (deploy/build-release.sh)" >&2
+  echo "bench: building the shipped binary and the ceilings (deploy/build-release.sh)" >&2
   deploy/build-release.sh dist/statussync >/dev/null 2>&1
+  PRODUCT=BenchCeiling deploy/build-release.sh dist/BenchCeiling >/dev/null 2>&1
   BIN="$(pwd)/dist/statussync"
+  CEIL="$(pwd)/dist/BenchCeiling"
 fi
-CEIL="$BIN_DIR/BenchCeiling"
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }

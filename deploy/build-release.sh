@@ -8,13 +8,15 @@
 #     them made the loader touch 2 MiB of symbol tables at start);
 #   - stripped.
 # Together these keep `statussync relay` under 32 MiB resident (docs/benchmarks.md).
-# bench/run.sh measures this build; deploy/Containerfile runs this script.
+# bench/run.sh measures this build (and builds its BenchCeiling the same way with
+# PRODUCT=BenchCeiling); deploy/Containerfile runs this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUTPUT="${1:-dist/statussync}"
 SCRATCH="${SCRATCH:-.build-static}"
-FLAGS=(-c release --product statussync --static-swift-stdlib --scratch-path "$SCRATCH"
+PRODUCT="${PRODUCT:-statussync}"
+FLAGS=(-c release --product "$PRODUCT" --static-swift-stdlib --scratch-path "$SCRATCH"
        -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic)
 swift build "${FLAGS[@]}"
-install -D -m 0755 "$(swift build "${FLAGS[@]}" --show-bin-path)/statussync" "$OUTPUT"
+install -D -m 0755 "$(swift build "${FLAGS[@]}" --show-bin-path)/$PRODUCT" "$OUTPUT"
 strip "$OUTPUT"

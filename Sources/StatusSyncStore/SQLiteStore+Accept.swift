@@ -87,12 +87,13 @@ extension SQLiteStore {
         if let idempotencyKey {
             return try Row.fetchOne(db.cachedStatement(sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"), arguments: [idempotencyKey])
         }
-        let cond = subject.condition
+        // At most one call matches: a repeat is answered from the first call and adds no row.
+        let cond = subject.condition(on: "u")
         return try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, body, reply, update_id FROM calls
-            WHERE update_id IN (SELECT id FROM updates WHERE \(cond.sql) AND workflow_uid = ?)
-              AND key IS NULL AND template_name = ? AND body = ? AND tenant IS ?
-            ORDER BY id LIMIT 1
+            SELECT c.id, c.body, c.reply, c.update_id FROM updates u JOIN calls c ON c.update_id = u.id
+            WHERE \(cond.sql) AND u.workflow_uid = ?
+              AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
+            LIMIT 1
             """), arguments: cond.arguments + [call.workflow.uid, call.templateName, call.bodyCanonical, call.tenant])
     }
 

@@ -12,11 +12,15 @@ struct Subject: Hashable, Sendable {
     var workflowUID: String
 
     /// SQL condition selecting the subject's rows, and its arguments.
-    var condition: (sql: String, arguments: StatementArguments) {
+    var condition: (sql: String, arguments: StatementArguments) { condition(on: nil) }
+
+    /// The same condition on the `updates` table aliased `alias` in a join.
+    func condition(on alias: String?) -> (sql: String, arguments: StatementArguments) {
+        let u = alias.map { "\($0)." } ?? ""
         if let sha {
-            return ("provider = ? AND repo = ? AND sha = ? AND context = ?", [provider, repo, sha, context])
+            return ("\(u)provider = ? AND \(u)repo = ? AND \(u)sha = ? AND \(u)context = ?", [provider, repo, sha, context])
         }
-        return ("provider = ? AND repo = ? AND sha IS NULL AND pr = ? AND workflow_uid = ? AND context = ?",
+        return ("\(u)provider = ? AND \(u)repo = ? AND \(u)sha IS NULL AND \(u)pr = ? AND \(u)workflow_uid = ? AND \(u)context = ?",
                 [provider, repo, pr, workflowUID, context])
     }
 
