@@ -40,6 +40,7 @@ class Fake:
                 self.end_headers()
                 self.wfile.write(data)
             def do_POST(self):
+                arrived = time.time()  # a call counts when it reaches the provider, even if it hangs
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
                 ctx, desc = body.get("context"), body.get("description")
                 if fake.mode == "outage":
@@ -51,13 +52,13 @@ class Fake:
                         code = 429
                     else:
                         code = int(kind)
-                    with fake.lock: fake.requests.append((time.time(), ctx, desc, code))
+                    with fake.lock: fake.requests.append((arrived, ctx, desc, code))
                     try:
                         self.reply(code, {"message": "outage"}, [("Retry-After", "5")] if code == 429 else [])
                     except OSError:
                         pass
                     return
-                with fake.lock: fake.requests.append((time.time(), ctx, desc, 201))
+                with fake.lock: fake.requests.append((arrived, ctx, desc, 201))
                 self.reply(201, {"id": 1, "state": body.get("state"), "context": ctx})
 
         self.port = free_port()
@@ -216,7 +217,7 @@ def outage(args):
         after = {}
         for t, ctx, _, _ in fake.requests:
             if t >= recovered: after[ctx] = after.get(ctx, 0) + 1
-        extra = {c: n for c, n in after.items() if n != 1}
+        extra = {c: [code for t, cc, _, code in fake.requests if cc == c and t >= recovered] for c, n in after.items() if n != 1}
         check(results, not extra and len(after) == args.contexts,
               f"each context cost exactly one provider call after recovery ({len(after)} contexts; others: {extra})")
         final_states(serve, fake, results)

@@ -6,7 +6,10 @@ import StatusSyncCLI
 let command = CommandLine.arguments.dropFirst().first
 
 // serve and relay handle many small requests: run Swift concurrency on NIO's event loops so a request does
-// not hop between thread pools (must happen on the main thread, before anything is scheduled).
+// not hop between thread pools (must happen on the main thread, before anything is scheduled). In the
+// shipped build (static runtime, deploy/build-release.sh) the runtime's hook is not exported, this does
+// nothing, and the default executor runs the tasks; that build is still the faster one
+// (docs/benchmarks.md).
 if command == "serve" || command == "relay" {
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
