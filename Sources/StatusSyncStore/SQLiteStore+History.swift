@@ -41,10 +41,19 @@ extension SQLiteStore {
         if let v = filter.state { clauses.append("state = ?"); args += [v.rawValue] }
         if let v = filter.delivery { clauses.append("status = ?"); args += [v.rawValue] }
         if let v = filter.since { clauses.append("created_at >= ?"); args += [Timestamp.ms(v)] }
-        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let arguments = args + [filter.limit]
+        let since = filter.since.map(Timestamp.ms)
+        let (baseClauses, baseArgs) = (clauses, args)
         return try await database.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            var clauses = baseClauses
+            var args = baseArgs
+            if let since {
+                // Keep the scan within the recent ids (there is no index on created_at).
+                guard let first = try Self.firstID(in: .updates, atOrAfter: since, in: db) else { return [] }
+                clauses.append("id >= ?")
+                args += [first]
+            }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
                 .map(Self.updateView)
         }
     }
@@ -66,10 +75,19 @@ extension SQLiteStore {
         if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
         if filter.rejectedOnly { clauses.append("error IS NOT NULL") }
         if let v = filter.since { clauses.append("received_at >= ?"); args += [Timestamp.ms(v)] }
-        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let arguments = args + [filter.limit]
+        let since = filter.since.map(Timestamp.ms)
+        let (baseClauses, baseArgs) = (clauses, args)
         return try await database.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM calls \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            var clauses = baseClauses
+            var args = baseArgs
+            if let since {
+                // Keep the scan within the recent ids (there is no index on received_at).
+                guard let first = try Self.firstID(in: .calls, atOrAfter: since, in: db) else { return [] }
+                clauses.append("id >= ?")
+                args += [first]
+            }
+            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM calls \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
                 .map(Self.callView)
         }
     }

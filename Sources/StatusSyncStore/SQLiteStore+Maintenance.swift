@@ -66,9 +66,11 @@ extension SQLiteStore {
         while true {
             let step = try await database.writer.write { db -> PruneResult in
                 var r = PruneResult()
+                // Old rows are those below the first new id: a rowid range, no time index needed.
+                let boundary = try Self.firstID(in: .updates, atOrAfter: limit, in: db) ?? Int64.max
                 let ids = try Int64.fetchAll(db, sql: """
-                    SELECT id FROM updates WHERE created_at < ? AND status NOT IN ('queued','delivering') ORDER BY id LIMIT ?
-                    """, arguments: [limit, batchSize])
+                    SELECT id FROM updates WHERE id < ? AND created_at < ? AND status NOT IN ('queued','delivering') ORDER BY id LIMIT ?
+                    """, arguments: [boundary, limit, batchSize])
                 guard !ids.isEmpty else { return r }
                 let list = ids.map(String.init).joined(separator: ",")
                 r.attempts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts WHERE update_id IN (\(list))") ?? 0
@@ -86,7 +88,8 @@ extension SQLiteStore {
             if step.updates < batchSize { break }
         }
         let rest = try await database.writer.write { db -> (Int, Int) in
-            try db.execute(sql: "DELETE FROM calls WHERE update_id IS NULL AND received_at < ?", arguments: [limit])
+            let boundary = try Self.firstID(in: .calls, atOrAfter: limit, in: db) ?? Int64.max
+            try db.execute(sql: "DELETE FROM calls WHERE id < ? AND update_id IS NULL AND received_at < ?", arguments: [boundary, limit])
             let calls = db.changesCount
             try db.execute(sql: "DELETE FROM pr_heads WHERE resolved_at < ?", arguments: [limit])
             return (calls, db.changesCount)

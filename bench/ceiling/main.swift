@@ -65,6 +65,11 @@ case "store":
     // writer checkpoints by itself every 1000 pages, SQLite's default).
     let background = ProcessInfo.processInfo.environment["STORE_CHECKPOINTER"] != "0"
     let store = SQLiteStore(database: try AppDatabase.openForWriting(path: path, autoCheckpointPages: background ? 8000 : nil))
+    if let drop = ProcessInfo.processInfo.environment["XX_DROP"] {
+        let q = try DatabaseQueue(path: path)
+        try q.write { db in for i in drop.split(separator: ",") { try db.execute(sql: "DROP INDEX \(i)") } }
+        try q.close()
+    }
     let checkpointer = try WALCheckpointer(path: path)
     let checkpoints = Task {
         while background, !Task.isCancelled {
