@@ -65,11 +65,6 @@ case "store":
     // writer checkpoints by itself every 1000 pages, SQLite's default).
     let background = ProcessInfo.processInfo.environment["STORE_CHECKPOINTER"] != "0"
     let store = SQLiteStore(database: try AppDatabase.openForWriting(path: path, autoCheckpointPages: background ? 8000 : nil))
-    if let drop = ProcessInfo.processInfo.environment["XX_DROP"] {
-        let q = try DatabaseQueue(path: path)
-        try q.write { db in for i in drop.split(separator: ",") { try db.execute(sql: "DROP INDEX \(i)") } }
-        try q.close()
-    }
     let checkpointer = try WALCheckpointer(path: path)
     let checkpoints = Task {
         while background, !Task.isCancelled {
@@ -116,7 +111,7 @@ case "store":
     let written = (ioAfter["wchar"] ?? 0) - (ioBefore["wchar"] ?? 0), writes = (ioAfter["syscw"] ?? 0) - (ioBefore["syscw"] ?? 0)
     print(String(format: "store_calls_per_s=%.0f cpu_us_per_call=%.1f db_bytes_per_call=%.0f written_bytes_per_call=%.0f write_syscalls_per_call=%.1f calls_per_commit=%.1f calls=%d callers=%d",
                  Double(total) / seconds, cpu * 1e6 / Double(total), Double(bytes) / Double(total), written / Double(total), writes / Double(total), Double(total) / Double(max(store.batchedTransactions, 1)), total, callers))
-    if ProcessInfo.processInfo.environment["XX_KEEP"] == nil { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } } else { print(path) }
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 case "parse":
     // CPU per call of the request handling that is ours (no HTTP, no database): parse, validate,
     // canonical body, reply JSON. Prints microseconds per call.
