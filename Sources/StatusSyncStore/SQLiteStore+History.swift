@@ -40,19 +40,9 @@ extension SQLiteStore {
         if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
         if let v = filter.state { clauses.append("state = ?"); args += [v.rawValue] }
         if let v = filter.delivery { clauses.append("status = ?"); args += [v.rawValue] }
-        if let v = filter.since { clauses.append("created_at >= ?"); args += [Timestamp.ms(v)] }
-        let since = filter.since.map(Timestamp.ms)
-        let (baseClauses, baseArgs) = (clauses, args)
+        let (filters, arguments, since) = (clauses, args, filter.since.map(Timestamp.ms))
         return try await database.reader.read { db in
-            var clauses = baseClauses
-            var args = baseArgs
-            if let since {
-                // Keep the scan within the recent ids (there is no index on created_at).
-                guard let first = try Self.firstID(in: .updates, atOrAfter: since, in: db) else { return [] }
-                clauses.append("id >= ?")
-                args += [first]
-            }
-            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            guard let (whereSQL, args) = try Self.whereClause(filters, arguments, since: since, in: .updates, db: db) else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
                 .map(Self.updateView)
         }
@@ -74,22 +64,27 @@ extension SQLiteStore {
         if let v = filter.workflow { clauses.append("workflow_name = ?"); args += [v] }
         if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
         if filter.rejectedOnly { clauses.append("error IS NOT NULL") }
-        if let v = filter.since { clauses.append("received_at >= ?"); args += [Timestamp.ms(v)] }
-        let since = filter.since.map(Timestamp.ms)
-        let (baseClauses, baseArgs) = (clauses, args)
+        let (filters, arguments, since) = (clauses, args, filter.since.map(Timestamp.ms))
         return try await database.reader.read { db in
-            var clauses = baseClauses
-            var args = baseArgs
-            if let since {
-                // Keep the scan within the recent ids (there is no index on received_at).
-                guard let first = try Self.firstID(in: .calls, atOrAfter: since, in: db) else { return [] }
-                clauses.append("id >= ?")
-                args += [first]
-            }
-            let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            guard let (whereSQL, args) = try Self.whereClause(filters, arguments, since: since, in: .calls, db: db) else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM calls \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
                 .map(Self.callView)
         }
+    }
+
+    /// The WHERE clause of a listing: the filters, and for `--since` the time bound together with
+    /// the first id at or after it, which keeps the scan within the recent ids (the time columns
+    /// have no index). Nil when `--since` is later than every row.
+    static func whereClause(_ clauses: [String], _ arguments: StatementArguments, since: Int64?, in table: TimedTable,
+                            db: Database) throws -> (sql: String, arguments: StatementArguments)? {
+        var clauses = clauses
+        var arguments = arguments
+        if let since {
+            guard let first = try firstID(in: table, atOrAfter: since, in: db) else { return nil }
+            clauses += ["\(table.timeColumn) >= ?", "id >= ?"]
+            arguments += [since, first]
+        }
+        return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), arguments)
     }
 
     /// One update with its calls and attempts; nil when there is no such id.
