@@ -126,8 +126,6 @@ let package = Package(
             dependencies: [
                 "StatusSyncCLI",
                 "CMallocTuning",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
