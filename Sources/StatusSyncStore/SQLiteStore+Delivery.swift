@@ -52,7 +52,9 @@ extension SQLiteStore: DeliveryStore {
                     guard busyPins.insert(PinKey(row: row)).inserted else { continue }
                 }
                 busySubjects.insert(subject)
-                chosen.append(job)
+                var claimed = job
+                claimed.attempts += 1  // as the UPDATE below records it
+                chosen.append(claimed)
             }
             for s in stale { try Self.supersede(s.id, by: s.newer, error: s.error, at: at, in: db) }
             guard !chosen.isEmpty else {
@@ -66,12 +68,7 @@ extension SQLiteStore: DeliveryStore {
                 UPDATE updates SET status = 'delivering', attempts = attempts + 1, next_attempt_at = NULL
                 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids))
-            let jobs = chosen.map { job in
-                var job = job
-                job.attempts += 1
-                return job
-            }
-            return ClaimBatch(jobs: jobs, nextDueAt: nil)
+            return ClaimBatch(jobs: chosen, nextDueAt: nil)
         }
     }
 
