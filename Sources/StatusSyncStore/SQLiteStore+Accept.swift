@@ -26,48 +26,41 @@ extension SQLiteStore {
         // A PR whose head this workflow already pinned goes straight to that sha (and branch).
         var sha = request.sha
         var ref = request.ref
-        if sha == nil, let pr = request.pr,
-           let pinned = try Row.fetchOne(db.cachedStatement(sql: "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"),
-                                         arguments: [request.provider, request.repo, pr, call.workflow.uid]) {
-            sha = pinned["sha"]
-            ref = ref ?? pinned["ref"]
+        if sha == nil, let pr = request.pr {
+            try db.cachedStatement(sql: AcceptSQL.pinnedHead).run([.text(request.provider), .text(request.repo), SQLArgument(pr), .text(call.workflow.uid)]) { row in
+                sha = row.text(0)
+                ref = ref ?? row.text(1)
+                return false
+            }
         }
         let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
 
         let idem = call.explicitIdempotencyKey
         if let first = try firstCall(call, idempotencyKey: idem, subject: subject, in: db) {
-            let firstID: Int64 = first["id"]
-            guard (first["body"] as String) == call.bodyCanonical else {
-                return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(firstID) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
+            guard first.body == call.bodyCanonical else {
+                return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(first.id) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
             }
-            try db.cachedStatement(sql: "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?").execute(arguments: [at, firstID])
-            let updateID: Int64? = first["update_id"]
-            var reply = PluginReply(jsonText: first["reply"] as String? ?? "") ?? PluginReply(phase: .succeeded, message: "statussync: already recorded")
-            if request.wait, let updateID, let current = try waitReply(updateID: updateID, in: db) {
+            try db.cachedStatement(sql: AcceptSQL.countRepeat).run([.integer(at), .integer(first.id)])
+            var reply = first.reply.flatMap(PluginReply.init(jsonText:)) ?? PluginReply(phase: .succeeded, message: "statussync: already recorded")
+            if request.wait, let updateID = first.updateID, let current = try waitReply(updateID: updateID, in: db) {
                 reply = current
             }
-            return AcceptResult(callID: firstID, updateID: updateID, outcome: .repeated, reply: reply)
+            return AcceptResult(callID: first.id, updateID: first.updateID, outcome: .repeated, reply: reply)
         }
 
         let (status, linked, queuedBefore) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
 
-        try db.cachedStatement(sql: """
-            INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
-                workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                at, request.provider, request.repo, sha, request.pr, ref, request.context, request.state.rawValue,
-                request.description, request.targetURL, request.comment, call.workflow.namespace, call.workflow.name,
-                call.workflow.uid, request.wait, status.rawValue, linked, status == .queued ? at : nil, at,
-                status == .queued ? nil : at,
-            ])
+        try db.cachedStatement(sql: AcceptSQL.insertUpdate).run([
+            .integer(at), .text(request.provider), .text(request.repo), SQLArgument(sha), SQLArgument(request.pr), SQLArgument(ref),
+            .text(request.context), .text(request.state.rawValue), .text(request.description), SQLArgument(request.targetURL),
+            SQLArgument(request.comment), .text(call.workflow.namespace), .text(call.workflow.name), .text(call.workflow.uid),
+            SQLArgument(request.wait), .text(status.rawValue), SQLArgument(linked), status == .queued ? .integer(at) : .null,
+            .integer(at), status == .queued ? .null : .integer(at),
+        ])
         let updateID = db.lastInsertedRowID
         if status == .queued && queuedBefore {
-            let cond = subject.condition
-            try db.cachedStatement(sql: """
-                UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
-                WHERE \(cond.sql) AND status = 'queued' AND id < ?
-                """).execute(arguments: [updateID, at] + cond.arguments + [updateID])
+            try db.cachedStatement(sql: AcceptSQL.supersede(pinned: subject.sha != nil))
+                .run([.integer(updateID), .integer(at)] + subject.rawArguments + [.integer(updateID)])
         }
 
         let outcome = UpdateOutcome(id: updateID, status: status, state: request.state, repo: request.repo, sha: sha,
@@ -81,20 +74,33 @@ extension SQLiteStore {
         return AcceptResult(callID: callID, updateID: updateID, outcome: .accepted(status), reply: reply)
     }
 
+    /// The call a new one repeats.
+    struct FirstCall {
+        var id: Int64
+        var body: String
+        var reply: String?
+        var updateID: Int64?
+    }
+
     /// The first call this one repeats: by its explicit key, or (without a key) the call of the
     /// same workflow, template and body, whose update is necessarily in the same subject.
-    static func firstCall(_ call: IncomingCall, idempotencyKey: String?, subject: Subject, in db: Database) throws -> Row? {
+    static func firstCall(_ call: IncomingCall, idempotencyKey: String?, subject: Subject, in db: Database) throws -> FirstCall? {
+        let statement: Statement
+        let arguments: [SQLArgument]
         if let idempotencyKey {
-            return try Row.fetchOne(db.cachedStatement(sql: "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"), arguments: [idempotencyKey])
+            statement = try db.cachedStatement(sql: AcceptSQL.callByKey)
+            arguments = [.text(idempotencyKey)]
+        } else {
+            // At most one call matches: a repeat is answered from the first call and adds no row.
+            statement = try db.cachedStatement(sql: AcceptSQL.callBySubject(pinned: subject.sha != nil))
+            arguments = subject.rawArguments + [.text(call.workflow.uid), .text(call.templateName), .text(call.bodyCanonical), SQLArgument(call.tenant)]
         }
-        // At most one call matches: a repeat is answered from the first call and adds no row.
-        let cond = subject.condition(on: "u")
-        return try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT c.id, c.body, c.reply, c.update_id FROM updates u JOIN calls c ON c.update_id = u.id
-            WHERE \(cond.sql) AND u.workflow_uid = ?
-              AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
-            LIMIT 1
-            """), arguments: cond.arguments + [call.workflow.uid, call.templateName, call.bodyCanonical, call.tenant])
+        var first: FirstCall?
+        try statement.run(arguments) { row in
+            first = FirstCall(id: row.int64(0) ?? 0, body: row.text(1) ?? "", reply: row.text(2), updateID: row.int64(3))
+            return false
+        }
+        return first
     }
 
     /// Stale (pending/running after this workflow's final state), duplicate (equal to the current
@@ -103,36 +109,33 @@ extension SQLiteStore {
     /// and the claim would catch an older straggler anyway).
     static func decide(_ request: StatusRequest, subject: Subject, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?, Bool) {
         if !request.state.isTerminal {
-            var match: [String] = []
-            var args: StatementArguments = [workflowUID, request.provider, request.repo, request.context]
+            // This workflow's latest final update for the context, by sha and by pull request.
+            var terminal: Int64?
+            let latest = { (row: RawRow) -> Bool in
+                terminal = max(terminal ?? 0, row.int64(0) ?? 0)
+                return false
+            }
             if let sha = subject.sha {
-                match.append("sha = ?")
-                args += [sha]
+                try db.cachedStatement(sql: AcceptSQL.finalOfWorkflowBySHA)
+                    .run([.text(request.provider), .text(request.repo), .text(sha), .text(request.context), .text(workflowUID)], row: latest)
             }
             if let pr = request.pr {
-                match.append("pr = ?")
-                args += [pr]
+                try db.cachedStatement(sql: AcceptSQL.finalOfWorkflowByPR)
+                    .run([.text(request.provider), .text(request.repo), SQLArgument(pr), .text(workflowUID), .text(request.context)], row: latest)
             }
-            let terminal = try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT id FROM updates
-                WHERE workflow_uid = ? AND provider = ? AND repo = ? AND context = ? AND (\(match.joined(separator: " OR ")))
-                  AND state IN \(terminalStates)
-                ORDER BY id DESC LIMIT 1
-                """), arguments: args)
             if let terminal { return (.stale, terminal, false) }
         }
-        let cond = subject.condition
-        guard let current = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, status, state, description, target_url, comment FROM updates
-            WHERE \(cond.sql) AND status IN \(liveStatuses) ORDER BY id DESC LIMIT 1
-            """), arguments: cond.arguments) else { return (.queued, nil, false) }
-        if (current["state"] as String) == request.state.rawValue,
-           (current["description"] as String) == request.description,
-           (current["target_url"] as String?) == request.targetURL,
-           (current["comment"] as String?) == request.comment {
-            return (.duplicate, current["id"], false)
+        var decision: (DeliveryStatus, Int64?, Bool) = (.queued, nil, false)
+        try db.cachedStatement(sql: AcceptSQL.current(pinned: subject.sha != nil)).run(subject.rawArguments) { row in
+            if row.text(2) == request.state.rawValue, row.text(3) == request.description,
+               row.text(4) == request.targetURL, row.text(5) == request.comment {
+                decision = (.duplicate, row.int64(0), false)
+            } else {
+                decision = (.queued, nil, row.text(1) == DeliveryStatus.queued.rawValue)
+            }
+            return false
         }
-        return (.queued, nil, (current["status"] as String) == DeliveryStatus.queued.rawValue)
+        return decision
     }
 
     /// The wait-mode reply for an update's current state (following a duplicate to its original).
@@ -153,14 +156,69 @@ extension SQLiteStore {
 
     private static func insertCall(_ call: IncomingCall, idempotencyKey: String?, reply: PluginReply, error: String?,
                                    updateID: Int64?, at: Int64, in db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: """
-            INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key,
-                key, idem_key, body, args, reply, error, update_id, last_received_at, tenant)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                at, call.workflow.namespace, call.workflow.name, call.workflow.uid, call.templateName, call.pluginKey,
-                call.explicitKey, idempotencyKey, call.bodyCanonical, call.argsText, reply.jsonText, error, updateID, at, call.tenant,
-            ])
+        try db.cachedStatement(sql: AcceptSQL.insertCall).run([
+            .integer(at), .text(call.workflow.namespace), .text(call.workflow.name), .text(call.workflow.uid), .text(call.templateName),
+            .text(call.pluginKey), SQLArgument(call.explicitKey), SQLArgument(idempotencyKey), .text(call.bodyCanonical), .text(call.argsText),
+            .text(reply.jsonText), SQLArgument(error), SQLArgument(updateID), .integer(at), SQLArgument(call.tenant),
+        ])
         return db.lastInsertedRowID
     }
+}
+
+/// The SQL of the accept transaction. Each text is built once: the writer runs these statements
+/// for every call, and GRDB finds a cached statement by its SQL.
+enum AcceptSQL {
+    static let pinnedHead = "SELECT sha, ref FROM pr_heads WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ?"
+    static let callByKey = "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"
+    static let countRepeat = "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?"
+
+    static func callBySubject(pinned: Bool) -> String { pinned ? callBySubjectSQL.pinned : callBySubjectSQL.unpinned }
+    private static let callBySubjectSQL = variants { pinned in """
+        SELECT c.id, c.body, c.reply, c.update_id FROM updates u JOIN calls c ON c.update_id = u.id
+        WHERE \(Subject.sql(pinned: pinned, on: "u")) AND u.workflow_uid = ?
+          AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
+        LIMIT 1
+        """ }
+
+    /// This workflow's latest final update for the context on a sha (through updates_subject) and
+    /// on a pull request (through updates_pr_subject).
+    static let finalOfWorkflowBySHA = """
+        SELECT id FROM updates INDEXED BY updates_subject
+        WHERE provider = ? AND repo = ? AND sha = ? AND context = ? AND workflow_uid = ? AND state IN \(SQLiteStore.terminalStates)
+        ORDER BY id DESC LIMIT 1
+        """
+    static let finalOfWorkflowByPR = """
+        SELECT id FROM updates INDEXED BY updates_pr_subject
+        WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND context = ? AND state IN \(SQLiteStore.terminalStates)
+        ORDER BY id DESC LIMIT 1
+        """
+
+    /// The subject's current update (its newest live one).
+    static func current(pinned: Bool) -> String { pinned ? currentSQL.pinned : currentSQL.unpinned }
+    private static let currentSQL = variants { pinned in """
+        SELECT id, status, state, description, target_url, comment FROM updates
+        WHERE \(Subject.sql(pinned: pinned)) AND status IN \(SQLiteStore.liveStatuses) ORDER BY id DESC LIMIT 1
+        """ }
+
+    /// Supersedes the subject's queued updates older than the new one (arguments: the new id, the
+    /// time, the subject, the new id).
+    static func supersede(pinned: Bool) -> String { pinned ? supersedeSQL.pinned : supersedeSQL.unpinned }
+    private static let supersedeSQL = variants { pinned in """
+        UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
+        WHERE \(Subject.sql(pinned: pinned)) AND status = 'queued' AND id < ?
+        """ }
+
+    static let insertUpdate = """
+        INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
+            workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    static let insertCall = """
+        INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key,
+            key, idem_key, body, args, reply, error, update_id, last_received_at, tenant)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    private static func variants(_ sql: (Bool) -> String) -> (pinned: String, unpinned: String) { (sql(true), sql(false)) }
 }

@@ -16,12 +16,22 @@ struct Subject: Hashable, Sendable {
 
     /// The same condition on the `updates` table aliased `alias` in a join.
     func condition(on alias: String?) -> (sql: String, arguments: StatementArguments) {
+        (Self.sql(pinned: sha != nil, on: alias), StatementArguments(rawArguments.map(\.databaseValue)))
+    }
+
+    /// The condition's SQL for a subject with a sha (`pinned`) or without one (a PR whose head is
+    /// not pinned yet). It depends on nothing else, so hot paths build it once.
+    static func sql(pinned: Bool, on alias: String? = nil) -> String {
         let u = alias.map { "\($0)." } ?? ""
-        if let sha {
-            return ("\(u)provider = ? AND \(u)repo = ? AND \(u)sha = ? AND \(u)context = ?", [provider, repo, sha, context])
-        }
-        return ("\(u)provider = ? AND \(u)repo = ? AND \(u)sha IS NULL AND \(u)pr = ? AND \(u)workflow_uid = ? AND \(u)context = ?",
-                [provider, repo, pr, workflowUID, context])
+        return pinned
+            ? "\(u)provider = ? AND \(u)repo = ? AND \(u)sha = ? AND \(u)context = ?"
+            : "\(u)provider = ? AND \(u)repo = ? AND \(u)sha IS NULL AND \(u)pr = ? AND \(u)workflow_uid = ? AND \(u)context = ?"
+    }
+
+    /// The arguments of `Subject.sql(pinned:on:)`.
+    var rawArguments: [SQLArgument] {
+        if let sha { return [.text(provider), .text(repo), .text(sha), .text(context)] }
+        return [.text(provider), .text(repo), SQLArgument(pr), .text(workflowUID), .text(context)]
     }
 
     init(provider: String, repo: String, context: String, sha: String?, pr: Int?, workflowUID: String) {

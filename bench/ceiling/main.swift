@@ -65,6 +65,9 @@ case "store":
     // writer checkpoints by itself every 1000 pages, SQLite's default).
     let background = ProcessInfo.processInfo.environment["STORE_CHECKPOINTER"] != "0"
     let store = SQLiteStore(database: try AppDatabase.openForWriting(path: path, autoCheckpointPages: background ? 8000 : nil))
+    if let sql = ProcessInfo.processInfo.environment["STORE_SQL"] {  // experiments: schema changes to measure
+        try DatabaseQueue(path: path).write { try $0.execute(sql: sql) }
+    }
     let checkpointer = try WALCheckpointer(path: path)
     let checkpoints = Task {
         while background, !Task.isCancelled {
