@@ -48,6 +48,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                "CSQLiteTuning",
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
@@ -122,6 +123,8 @@ let package = Package(
         ),
         // glibc's mallopt, which Swift's Glibc module does not export (see Sources/statussync/main.swift).
         .target(name: "CMallocTuning"),
+        // sqlite3_config, which is variadic (see AppDatabase.configureSQLite).
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "statussync",
             dependencies: [

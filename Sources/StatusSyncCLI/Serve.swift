@@ -77,9 +77,10 @@ struct Serve: AsyncParsableCommand {
                                      registry: registry, backlogCount: { try? await store.backlogCount() },
                                      state: state, logger: logger)
         let settings = config
+        let sqlite = (try? database.sqliteSummary()) ?? "unknown"
         let app = buildApplication(deps) { port in
             logger.notice("listening", metadata: [
-                "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "config": "\(settings.source)",
+                "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "sqlite": "\(sqlite)", "config": "\(settings.source)",
                 "providers": "\(providers.map { "\($0.name)(\($0.kind))" }.joined(separator: ","))",
                 "auth": "\(settings.agentTokenFile == nil ? "" : "agentTokenFile ")\(settings.tenants.isEmpty ? "" : "\(settings.tenants.count) tenants")\(authorizer == nil ? "none" : "")",
             ])

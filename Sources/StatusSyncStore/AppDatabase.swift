@@ -1,5 +1,7 @@
+import CSQLiteTuning
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// Owns the SQLite file: opening it with the durability settings the contract promises, and the
@@ -22,6 +24,17 @@ public final class AppDatabase: Sendable {
         self.readOnlyQueue = readOnlyQueue
     }
 
+    /// SQLite's process-wide settings (multi-thread mode, no memory statistics), applied once,
+    /// before this process opens its first connection. True when they took.
+    static let sqliteConfigured: Bool = statussync_sqlite_configure() == 1
+
+    /// The SQLite library and the threading mode the writer connection really runs in, e.g.
+    /// "3.40.1 multi-thread" (serve logs it at start).
+    public func sqliteSummary() throws -> String {
+        let mutex = try writer.writeWithoutTransaction { db in sqlite3_db_mutex(db.sqliteConnection) != nil }
+        return "\(String(cString: sqlite3_libversion())) \(mutex ? "serialized" : "multi-thread")"
+    }
+
     /// What opening for writing does about the schema.
     public enum SchemaPolicy: Sendable {
         /// Apply pending migrations (serve).
@@ -38,6 +51,7 @@ public final class AppDatabase: Sendable {
     /// raises it because a `WALCheckpointer` does that work beside the writer.
     public static func openForWriting(path: String, busyTimeout: Double = 5, schema: SchemaPolicy = .migrate,
                                       autoCheckpointPages: Int? = nil, logger: Logger? = nil) throws -> AppDatabase {
+        _ = sqliteConfigured
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
             throw StoreError(.cannotOpen, "cannot create the database at \(path): the directory \(parent) does not exist; create it or set `database:` / --database to another path")
@@ -82,6 +96,7 @@ public final class AppDatabase: Sendable {
 
     /// Opens an existing database read-only (the CLI's read commands; safe while `serve` runs).
     public static func openReadOnly(path: String, busyTimeout: Double = 5) throws -> AppDatabase {
+        _ = sqliteConfigured
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.databaseMissing, "no database at \(path); point --database (or `database:` in the config) at the file serve uses")
         }

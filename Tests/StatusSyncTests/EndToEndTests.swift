@@ -260,6 +260,8 @@ struct EndToEndTests {
                 #expect(bytes.range(of: Data(fake.token.utf8)) == nil, "token found in \(file)")
             }
             #expect(!serve.log.contains(fake.token))
+            // SQLite runs in multi-thread mode (no mutex per connection; see CSQLiteTuning).
+            #expect(serve.log.contains(" multi-thread"), "\(serve.log.prefix(1500))")
             #expect(!history.out.contains(fake.token) && !show.out.contains(fake.token) && !calls.out.contains(fake.token))
             let help = try await ServeProcess.cli(["history", "--help"], in: dir)
             #expect(help.status == 0 && help.out.contains("--delivery"))
