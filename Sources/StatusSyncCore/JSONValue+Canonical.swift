@@ -5,6 +5,7 @@ extension JSONValue {
     /// (the API server reorders plugin keys) have the same canonical text.
     public var canonicalText: String {
         var out = ""
+        out.reserveCapacity(256)
         writeCanonical(into: &out)
         return out
     }

@@ -37,7 +37,9 @@ public struct PluginReply: Sendable, Equatable {
 
     /// Compact JSON in the field order of the contract.
     public var jsonText: String {
-        var out = "{\"node\":{\"phase\":"
+        var out = ""
+        out.reserveCapacity(message.utf8.count + parameters.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 24 } + 96)
+        out += "{\"node\":{\"phase\":"
         JSONValue.writeQuoted(phase.rawValue, into: &out)
         out += ",\"message\":"
         JSONValue.writeQuoted(message, into: &out)

@@ -90,7 +90,7 @@ extension StatusRequest {
     }
 
     private static func resolveProvider(_ name: String?, rules: PluginBodyRules) throws(PluginBodyError) -> PluginBodyRules.Provider {
-        let names = rules.providers.map(\.name).joined(separator: ", ")
+        var names: String { rules.providers.map(\.name).joined(separator: ", ") }
         guard let name = name?.trimmed, !name.isEmpty else {
             if rules.providers.count == 1 { return rules.providers[0] }
             if rules.providers.isEmpty {

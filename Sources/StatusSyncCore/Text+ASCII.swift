@@ -2,7 +2,8 @@
 extension String {
     /// Without leading and trailing spaces, tabs and newlines.
     public var trimmed: String {
-        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0.properties.isWhitespace }
+        // ASCII first: Unicode's property tables are only needed beyond it.
+        let isSpace: (Unicode.Scalar) -> Bool = { $0.isASCII ? ($0 == " " || ($0.value >= 0x09 && $0.value <= 0x0D)) : $0.properties.isWhitespace }
         let scalars = unicodeScalars
         guard let first = scalars.first, let last = scalars.last else { return self }
         if !isSpace(first) && !isSpace(last) { return self }

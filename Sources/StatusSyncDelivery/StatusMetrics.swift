@@ -5,28 +5,41 @@ import Synchronization
 /// The metrics of CONTRACT §5, made once per label set (creating a metric per event goes through
 /// the factory's registry lock and name sanitising every time).
 public enum StatusMetrics {
-    private static let counters = Mutex<[String: Counter]>([:])
+    private static let callCounters = Mutex<[String: Counter]>([:])
+    private static let updateCounters = Mutex<[DeliveryStatus: Counter]>([:])
+    private static let providerCounters = Mutex<[ProviderCallKey: Counter]>([:])
     private static let deliveryTimer = Mutex<Metrics.Timer?>(nil)
 
-    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = label + "|" + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-        return counters.withLock { cache in
-            if let c = cache[key] { return c }
-            let c = Counter(label: label, dimensions: dimensions)
-            cache[key] = c
+    private struct ProviderCallKey: Hashable, Sendable {
+        var provider: String
+        var errorClass: String
+    }
+
+    /// The cached counter under `key`, made by `make` the first time.
+    private static func counter<Key: Hashable & Sendable>(_ cache: borrowing Mutex<[Key: Counter]>, _ key: Key, _ make: () -> Counter) -> Counter {
+        cache.withLock { counters in
+            if let c = counters[key] { return c }
+            let c = make()
+            counters[key] = c
             return c
         }
     }
 
     /// `statussync_calls_total{outcome}`: plugin calls by how they were answered.
-    public static func call(_ outcome: String) { counter("statussync_calls_total", [("outcome", outcome)]).increment() }
+    public static func call(_ outcome: String) {
+        counter(callCounters, outcome) { Counter(label: "statussync_calls_total", dimensions: [("outcome", outcome)]) }.increment()
+    }
 
     /// `statussync_updates_total{status}`: transitions into each update status.
-    public static func update(_ status: DeliveryStatus) { counter("statussync_updates_total", [("status", status.rawValue)]).increment() }
+    public static func update(_ status: DeliveryStatus) {
+        counter(updateCounters, status) { Counter(label: "statussync_updates_total", dimensions: [("status", status.rawValue)]) }.increment()
+    }
 
     /// `statussync_provider_calls_total{provider,class}`.
     public static func providerCall(_ provider: String, _ errorClass: String) {
-        counter("statussync_provider_calls_total", [("provider", provider), ("class", errorClass)]).increment()
+        counter(providerCounters, ProviderCallKey(provider: provider, errorClass: errorClass)) {
+            Counter(label: "statussync_provider_calls_total", dimensions: [("provider", provider), ("class", errorClass)])
+        }.increment()
     }
 
     /// `statussync_delivery_seconds`: accept → delivered.

@@ -109,7 +109,7 @@ public struct PluginController<Store: CallStore>: Sendable {
                 "workflow": "\(args.workflow.namespace)/\(args.workflow.name)", "call": "\(result.callID)", "reason": "\(result.reply.message.excerpt(300))",
             ])
         }
-        return JSONResponse.make(.ok, result.reply.jsonText)
+        return JSONResponse.make(.ok, result.replyJSON)
     }
 
     private func count(_ outcome: String) {

@@ -53,6 +53,16 @@ public struct AcceptResult: Sendable {
     public var updateID: Int64?
     public var outcome: Outcome
     public var reply: PluginReply
+    /// `reply` as JSON, exactly as recorded with the call (made once, on the writer).
+    public var replyJSON: String
+
+    init(callID: Int64, updateID: Int64?, outcome: Outcome, reply: PluginReply, replyJSON: String? = nil) {
+        self.callID = callID
+        self.updateID = updateID
+        self.outcome = outcome
+        self.reply = reply
+        self.replyJSON = replyJSON ?? reply.jsonText
+    }
 
     /// Whether the delivery loop has new work.
     public var queuedWork: Bool { outcome == .accepted(.queued) }

@@ -70,8 +70,9 @@ extension SQLiteStore {
             let effective = try linked.flatMap { status == .duplicate ? try fetchOutcome(db, id: $0) : nil }
             reply = .waiting(outcome, effective: effective)
         }
-        let callID = try insertCall(call, idempotencyKey: idem, reply: reply, error: nil, updateID: updateID, at: at, in: db)
-        return AcceptResult(callID: callID, updateID: updateID, outcome: .accepted(status), reply: reply)
+        let replyJSON = reply.jsonText
+        let callID = try insertCall(call, idempotencyKey: idem, replyJSON: replyJSON, error: nil, updateID: updateID, at: at, in: db)
+        return AcceptResult(callID: callID, updateID: updateID, outcome: .accepted(status), reply: reply, replyJSON: replyJSON)
     }
 
     /// The call a new one repeats.
@@ -150,16 +151,17 @@ extension SQLiteStore {
 
     private static func reject(_ call: IncomingCall, error: PluginBodyError, at: Int64, in db: Database) throws -> AcceptResult {
         let reply = PluginReply.invalid(error)
-        let id = try insertCall(call, idempotencyKey: nil, reply: reply, error: error.message, updateID: nil, at: at, in: db)
-        return AcceptResult(callID: id, updateID: nil, outcome: .rejected, reply: reply)
+        let replyJSON = reply.jsonText
+        let id = try insertCall(call, idempotencyKey: nil, replyJSON: replyJSON, error: error.message, updateID: nil, at: at, in: db)
+        return AcceptResult(callID: id, updateID: nil, outcome: .rejected, reply: reply, replyJSON: replyJSON)
     }
 
-    private static func insertCall(_ call: IncomingCall, idempotencyKey: String?, reply: PluginReply, error: String?,
+    private static func insertCall(_ call: IncomingCall, idempotencyKey: String?, replyJSON: String, error: String?,
                                    updateID: Int64?, at: Int64, in db: Database) throws -> Int64 {
         try db.cachedStatement(sql: AcceptSQL.insertCall).run([
             .integer(at), .text(call.workflow.namespace), .text(call.workflow.name), .text(call.workflow.uid), .text(call.templateName),
             .text(call.pluginKey), SQLArgument(call.explicitKey), SQLArgument(idempotencyKey), .text(call.bodyCanonical), .text(call.argsText),
-            .text(reply.jsonText), SQLArgument(error), SQLArgument(updateID), .integer(at), SQLArgument(call.tenant),
+            .text(replyJSON), SQLArgument(error), SQLArgument(updateID), .integer(at), SQLArgument(call.tenant),
         ])
         return db.lastInsertedRowID
     }
