@@ -55,7 +55,20 @@ public final class DeliveryService: Service, DeliveryTrigger {
         self.buckets = buckets
     }
 
-    public func wake() { signal.signal() }
+    /// New work was queued. The loop is woken only if it could claim it now: with too few free
+    /// slots it waits for a delivery to finish (which wakes it), so a busy loop is not woken for
+    /// every accepted call.
+    public func wake() {
+        if canClaim(busy: inFlight.withLock { $0 }) { signal.signal() }
+    }
+
+    /// Whether the loop claims with `busy` deliveries in flight: when idle, or once a quarter of
+    /// the slots are free (claims are write transactions, so under load they take several jobs
+    /// at a time).
+    private func canClaim(busy: Int) -> Bool {
+        let free = settings.concurrency - busy
+        return free > 0 && (busy == 0 || free >= max(1, settings.concurrency / 4))
+    }
 
     public func run() async throws {
         let recovered = try await store.recoverInterrupted()
@@ -79,9 +92,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 let free = settings.concurrency - busy
                 var nextWake = idlePoll
                 do {
-                    // Claim when idle, or once a quarter of the slots are free: claims are write
-                    // transactions, so under load they take several jobs at a time.
-                    if free > 0 && (busy == 0 || free >= max(1, settings.concurrency / 4)) {
+                    if canClaim(busy: busy) {
                         let batch = try await store.claimDue(limit: free)
                         for job in batch.jobs {
                             inFlight.withLock { $0 += 1 }
