@@ -77,10 +77,16 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
         do {
             // Writes almost never throw (a rejected call is a result, not an error), so write the
             // batch plainly first: savepoints would journal every page each write touches.
-            var outputs: [Output] = []
-            try db.inTransaction(.immediate) {
+            // BEGIN and COMMIT as cached statements (GRDB's inTransaction prepares both for every
+            // batch); on any error the transaction is rolled back and the batch retried below.
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").run([])
+            let outputs: [Output]
+            do {
                 outputs = try inputs.map { try work($0, db) }
-                return .commit
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").run([])
+            } catch {
+                if db.isInsideTransaction { try? db.rollback() }
+                throw error
             }
             batches.add(1, ordering: .relaxed)
             return outputs.map { .success($0) }
