@@ -28,7 +28,8 @@ public struct UpdateOutcome: Sendable, Equatable {
 
     /// `owner/name@abc1234` or `owner/name#12`.
     public var target: String {
-        if let sha { return "\(repo)@\(sha.prefix(12))" }
+        // A stored sha is lowercase hex, so its first 12 bytes are its first 12 characters.
+        if let sha { return repo + "@" + String(decoding: sha.utf8.prefix(12), as: UTF8.self) }
         if let pr { return "\(repo)#\(pr)" }
         return repo
     }

@@ -32,7 +32,7 @@ public struct IncomingCall: Sendable {
 
     /// The stored idempotency key of a call with an explicit `key` (scoped to the tenant). Calls
     /// without one are identified by workflow uid + template name + body, found through their
-    /// update's subject (see `SQLiteStore.firstCall`).
+    /// update's subject (see `SQLiteStore.scanSubject`).
     var explicitIdempotencyKey: String? {
         explicitKey.map { key in (tenant.map { "tenant:\($0)\n" } ?? "") + "key:" + key }
     }

@@ -35,8 +35,18 @@ extension SQLiteStore {
         }
         let subject = Subject(provider: request.provider, repo: request.repo, context: request.context, sha: sha, pr: request.pr, workflowUID: call.workflow.uid)
 
+        // One pass over the subject's updates answers the repeat (without `key`), stale and duplicate
+        // questions together; a call with `key` is looked up by its key first.
         let idem = call.explicitIdempotencyKey
-        if let first = try firstCall(call, idempotencyKey: idem, subject: subject, in: db) {
+        var scan: SubjectScan?
+        var first: FirstCall?
+        if let idem {
+            first = try callByKey(idem, in: db)
+        } else {
+            scan = try scanSubject(subject, call: call, in: db)
+            first = scan?.repeatOf
+        }
+        if let first {
             guard first.body == call.bodyCanonical else {
                 return try reject(call, error: PluginBodyError("idempotency key reused with a different body: call \(first.id) used key \"\(call.explicitKey?.excerpt(80) ?? "")\" for another status; give each distinct status its own key"), at: at, in: db)
             }
@@ -47,8 +57,9 @@ extension SQLiteStore {
             }
             return AcceptResult(callID: first.id, updateID: first.updateID, outcome: .repeated, reply: reply)
         }
+        let subjectScan = try scan ?? scanSubject(subject, call: call, in: db)
 
-        let (status, linked, queuedBefore) = try decide(request, subject: subject, workflowUID: call.workflow.uid, in: db)
+        let (status, linked, queuedBefore) = try decide(request, scan: subjectScan, workflowUID: call.workflow.uid, in: db)
 
         try db.cachedStatement(sql: AcceptSQL.insertUpdate).run([
             .integer(at), .text(request.provider), .text(request.repo), SQLArgument(sha), SQLArgument(request.pr), SQLArgument(ref),
@@ -83,60 +94,75 @@ extension SQLiteStore {
         var updateID: Int64?
     }
 
-    /// The first call this one repeats: by its explicit key, or (without a key) the call of the
-    /// same workflow, template and body, whose update is necessarily in the same subject.
-    static func firstCall(_ call: IncomingCall, idempotencyKey: String?, subject: Subject, in db: Database) throws -> FirstCall? {
-        let statement: Statement
-        let arguments: [SQLArgument]
-        if let idempotencyKey {
-            statement = try db.cachedStatement(sql: AcceptSQL.callByKey)
-            arguments = [.text(idempotencyKey)]
-        } else {
-            // At most one call matches: a repeat is answered from the first call and adds no row.
-            statement = try db.cachedStatement(sql: AcceptSQL.callBySubject(pinned: subject.sha != nil))
-            arguments = subject.rawArguments + [.text(call.workflow.uid), .text(call.templateName), .text(call.bodyCanonical), SQLArgument(call.tenant)]
-        }
+    /// What the accept decision needs to know about the subject's updates.
+    struct SubjectScan {
+        /// The call this one repeats: same workflow, template and body, no `key` (whose update is
+        /// necessarily in the same subject). At most one call matches: a repeat adds no row.
+        var repeatOf: FirstCall?
+        /// This workflow's latest final update in the subject.
+        var finalOfWorkflow: Int64?
+        /// The subject's current update: its newest live one.
+        var current: (id: Int64, queued: Bool, state: String?, description: String?, targetURL: String?, comment: String?)?
+    }
+
+    /// The first call with this explicit key (scoped to the tenant).
+    static func callByKey(_ key: String, in db: Database) throws -> FirstCall? {
         var first: FirstCall?
-        try statement.run(arguments) { row in
+        try db.cachedStatement(sql: AcceptSQL.callByKey).run([.text(key)]) { row in
             first = FirstCall(id: row.int64(0) ?? 0, body: row.text(1) ?? "", reply: row.text(2), updateID: row.int64(3))
             return false
         }
         return first
     }
 
+    /// Reads the subject's updates, newest first, each with its call when that call is `call`
+    /// again (without `key`).
+    static func scanSubject(_ subject: Subject, call: IncomingCall, in db: Database) throws -> SubjectScan {
+        var scan = SubjectScan()
+        let matchCalls = call.explicitKey == nil
+        try db.cachedStatement(sql: AcceptSQL.subjectScan(pinned: subject.sha != nil))
+            .run([.text(call.workflow.uid), .text(call.templateName), .text(call.bodyCanonical), SQLArgument(call.tenant)] + subject.rawArguments) { row in
+                let id = row.int64(0) ?? 0
+                let status = row.text(1)
+                let ofWorkflow = row.int64(6) == 1
+                if scan.current == nil, let status, SQLiteStore.liveStatusNames.contains(status) {
+                    scan.current = (id, status == DeliveryStatus.queued.rawValue, row.text(2), row.text(3), row.text(4), row.text(5))
+                }
+                if ofWorkflow, scan.finalOfWorkflow == nil, let state = row.text(2), SQLiteStore.terminalStateNames.contains(state) {
+                    scan.finalOfWorkflow = id
+                }
+                if ofWorkflow, matchCalls, scan.repeatOf == nil, let callID = row.int64(7) {
+                    scan.repeatOf = FirstCall(id: callID, body: call.bodyCanonical, reply: row.text(8), updateID: id)
+                }
+                return true
+            }
+        return scan
+    }
+
     /// Stale (pending/running after this workflow's final state), duplicate (equal to the current
     /// update), or queued; and whether the current update is itself still queued (then it, and
     /// any older queued one, is superseded by the new one; otherwise there is nothing to supersede,
     /// and the claim would catch an older straggler anyway).
-    static func decide(_ request: StatusRequest, subject: Subject, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?, Bool) {
+    static func decide(_ request: StatusRequest, scan: SubjectScan, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?, Bool) {
         if !request.state.isTerminal {
-            // This workflow's latest final update for the context, by sha and by pull request.
-            var terminal: Int64?
-            let latest = { (row: RawRow) -> Bool in
-                terminal = max(terminal ?? 0, row.int64(0) ?? 0)
-                return false
-            }
-            if let sha = subject.sha {
-                try db.cachedStatement(sql: AcceptSQL.finalOfWorkflowBySHA)
-                    .run([.text(request.provider), .text(request.repo), .text(sha), .text(request.context), .text(workflowUID)], row: latest)
-            }
+            // This workflow's latest final update for the context: in the subject, and on the pull
+            // request (its updates from before the head was pinned).
+            var terminal = scan.finalOfWorkflow
             if let pr = request.pr {
                 try db.cachedStatement(sql: AcceptSQL.finalOfWorkflowByPR)
-                    .run([.text(request.provider), .text(request.repo), SQLArgument(pr), .text(workflowUID), .text(request.context)], row: latest)
+                    .run([.text(request.provider), .text(request.repo), SQLArgument(pr), .text(workflowUID), .text(request.context)]) { row in
+                        terminal = max(terminal ?? 0, row.int64(0) ?? 0)
+                        return false
+                    }
             }
             if let terminal { return (.stale, terminal, false) }
         }
-        var decision: (DeliveryStatus, Int64?, Bool) = (.queued, nil, false)
-        try db.cachedStatement(sql: AcceptSQL.current(pinned: subject.sha != nil)).run(subject.rawArguments) { row in
-            if row.text(2) == request.state.rawValue, row.text(3) == request.description,
-               row.text(4) == request.targetURL, row.text(5) == request.comment {
-                decision = (.duplicate, row.int64(0), false)
-            } else {
-                decision = (.queued, nil, row.text(1) == DeliveryStatus.queued.rawValue)
-            }
-            return false
+        guard let current = scan.current else { return (.queued, nil, false) }
+        if current.state == request.state.rawValue, current.description == request.description,
+           current.targetURL == request.targetURL, current.comment == request.comment {
+            return (.duplicate, current.id, false)
         }
-        return decision
+        return (.queued, nil, current.queued)
     }
 
     /// The wait-mode reply for an update's current state (following a duplicate to its original).
@@ -174,33 +200,26 @@ enum AcceptSQL {
     static let callByKey = "SELECT id, body, reply, update_id FROM calls WHERE idem_key = ?"
     static let countRepeat = "UPDATE calls SET repeats = repeats + 1, last_received_at = ? WHERE id = ?"
 
-    static func callBySubject(pinned: Bool) -> String { pinned ? callBySubjectSQL.pinned : callBySubjectSQL.unpinned }
-    private static let callBySubjectSQL = variants { pinned in """
-        SELECT c.id, c.body, c.reply, c.update_id FROM updates u JOIN calls c ON c.update_id = u.id
-        WHERE \(Subject.sql(pinned: pinned, on: "u")) AND u.workflow_uid = ?
-          AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
-        LIMIT 1
+    /// The subject's updates, newest first: id, status, state, description, target URL, comment,
+    /// whether it is the given workflow's, and the call of that workflow that this one repeats
+    /// (id, reply) if any. Arguments: workflow uid, template name, canonical body, tenant, then
+    /// the subject's.
+    static func subjectScan(pinned: Bool) -> String { pinned ? subjectScanSQL.pinned : subjectScanSQL.unpinned }
+    private static let subjectScanSQL = variants { pinned in """
+        SELECT u.id, u.status, u.state, u.description, u.target_url, u.comment, u.workflow_uid = ?, c.id, c.reply
+        FROM updates u INDEXED BY \(pinned ? "updates_subject" : "updates_pr_subject")
+        LEFT JOIN calls c ON c.update_id = u.id AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
+        WHERE \(Subject.sql(pinned: pinned, on: "u"))
+        ORDER BY u.id DESC
         """ }
 
-    /// This workflow's latest final update for the context on a sha (through updates_subject) and
-    /// on a pull request (through updates_pr_subject).
-    static let finalOfWorkflowBySHA = """
-        SELECT id FROM updates INDEXED BY updates_subject
-        WHERE provider = ? AND repo = ? AND sha = ? AND context = ? AND workflow_uid = ? AND state IN \(SQLiteStore.terminalStates)
-        ORDER BY id DESC LIMIT 1
-        """
+    /// This workflow's latest final update for the context on a pull request (through
+    /// updates_pr_subject), pinned or not.
     static let finalOfWorkflowByPR = """
         SELECT id FROM updates INDEXED BY updates_pr_subject
         WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND context = ? AND state IN \(SQLiteStore.terminalStates)
         ORDER BY id DESC LIMIT 1
         """
-
-    /// The subject's current update (its newest live one).
-    static func current(pinned: Bool) -> String { pinned ? currentSQL.pinned : currentSQL.unpinned }
-    private static let currentSQL = variants { pinned in """
-        SELECT id, status, state, description, target_url, comment FROM updates
-        WHERE \(Subject.sql(pinned: pinned)) AND status IN \(SQLiteStore.liveStatuses) ORDER BY id DESC LIMIT 1
-        """ }
 
     /// Supersedes the subject's queued updates older than the new one (arguments: the new id, the
     /// time, the subject, the new id).

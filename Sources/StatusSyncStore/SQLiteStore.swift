@@ -25,6 +25,9 @@ public struct SQLiteStore: Sendable {
 
     static let liveStatuses = "('queued','delivering','delivered')"
     static let terminalStates = "('success','failure','error','cancelled','skipped')"
+    /// The same two lists, for checks in Swift.
+    static let liveStatusNames: Set<String> = ["queued", "delivering", "delivered"]
+    static let terminalStateNames: Set<String> = ["success", "failure", "error", "cancelled", "skipped"]
 
     /// The columns an `UpdateOutcome` is read from.
     static let outcomeColumns = "id, status, state, repo, sha, pr, context, attempts, last_error, linked_id"
