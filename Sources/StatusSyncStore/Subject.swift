@@ -12,11 +12,8 @@ struct Subject: Hashable, Sendable {
     var workflowUID: String
 
     /// SQL condition selecting the subject's rows, and its arguments.
-    var condition: (sql: String, arguments: StatementArguments) { condition(on: nil) }
-
-    /// The same condition on the `updates` table aliased `alias` in a join.
-    func condition(on alias: String?) -> (sql: String, arguments: StatementArguments) {
-        (Self.sql(pinned: sha != nil, on: alias), StatementArguments(rawArguments.map(\.databaseValue)))
+    var condition: (sql: String, arguments: StatementArguments) {
+        (Self.sql(pinned: sha != nil), StatementArguments(rawArguments.map(\.databaseValue)))
     }
 
     /// The condition's SQL for a subject with a sha (`pinned`) or without one (a PR whose head is
