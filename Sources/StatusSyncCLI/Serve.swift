@@ -77,7 +77,7 @@ struct Serve: AsyncParsableCommand {
                                      registry: registry, backlogCount: { try? await store.backlogCount() },
                                      state: state, logger: logger)
         let settings = config
-        let sqlite = (try? database.sqliteSummary()) ?? "unknown"
+        let sqlite = database.sqliteSummary()
         let app = buildApplication(deps) { port in
             logger.notice("listening", metadata: [
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "sqlite": "\(sqlite)", "config": "\(settings.source)",

@@ -30,8 +30,8 @@ public final class AppDatabase: Sendable {
 
     /// The SQLite library and the threading mode the writer connection really runs in, e.g.
     /// "3.40.1 multi-thread" (serve logs it at start).
-    public func sqliteSummary() throws -> String {
-        let mutex = try writer.writeWithoutTransaction { db in sqlite3_db_mutex(db.sqliteConnection) != nil }
+    public func sqliteSummary() -> String {
+        let mutex = writer.writeWithoutTransaction { db in sqlite3_db_mutex(db.sqliteConnection) != nil }
         return "\(String(cString: sqlite3_libversion())) \(mutex ? "serialized" : "multi-thread")"
     }
 

@@ -30,7 +30,7 @@ struct AcceptPlanTests {
                     .map { $0["detail"] as String })
             }
         }
-        #expect(try await store.database.schemaVersion() == 6)
+        #expect(try store.database.schemaVersion() == 6)
         for (name, details) in plans {
             #expect(!details.isEmpty, "\(name): no plan")
             for detail in details {
