@@ -123,7 +123,7 @@ let package = Package(
         ),
         // glibc's mallopt, which Swift's Glibc module does not export (see Sources/statussync/main.swift).
         .target(name: "CMallocTuning"),
-        // sqlite3_config, which is variadic (see AppDatabase.configureSQLite).
+        // sqlite3_config, which is variadic (see AppDatabase.sqliteConfigured).
         .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "statussync",

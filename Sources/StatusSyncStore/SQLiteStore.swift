@@ -23,11 +23,13 @@ public struct SQLiteStore: Sendable {
     /// than the writes they hold).
     public var batchedTransactions: Int { batcher?.committedBatches ?? 0 }
 
-    static let liveStatuses = "('queued','delivering','delivered')"
-    static let terminalStates = "('success','failure','error','cancelled','skipped')"
-    /// The same two lists, for checks in Swift.
-    static let liveStatusNames: Set<String> = ["queued", "delivering", "delivered"]
-    static let terminalStateNames: Set<String> = ["success", "failure", "error", "cancelled", "skipped"]
+    /// The delivery statuses of a subject's live updates, and the final states of a workflow.
+    static let liveStatusNames = ["queued", "delivering", "delivered"]
+    static let terminalStateNames = ["success", "failure", "error", "cancelled", "skipped"]
+    /// The same two lists as SQL (`status IN …`).
+    static let liveStatuses = sqlList(liveStatusNames)
+    static let terminalStates = sqlList(terminalStateNames)
+    private static func sqlList(_ names: [String]) -> String { "(" + names.map { "'\($0)'" }.joined(separator: ",") + ")" }
 
     /// The columns an `UpdateOutcome` is read from.
     static let outcomeColumns = "id, status, state, repo, sha, pr, context, attempts, last_error, linked_id"
