@@ -20,12 +20,19 @@ public struct ExecuteTemplateArgs: Sendable {
         return nil
     }
 
+    /// The parts of the body statussync reads. The agent sends the whole template (inputs, outputs,
+    /// metadata, …); the rest is checked as JSON but not built.
+    static let shape = JSONShape.fields([
+        "workflow": .fields(["metadata": .fields(["namespace": .all, "name": .all, "uid": .all])]),
+        "template": .fields(["name": .all, "plugin": .all]),
+    ])
+
     /// Parses a request body. A body that is not a JSON object with `workflow` and `template`
     /// objects is an `ArgsError` (HTTP 400; nothing recorded).
     public static func parse(_ data: Data) throws(ArgsError) -> ExecuteTemplateArgs {
         let root: JSONValue
         do {
-            root = try JSONValue.parse(data)
+            root = try JSONValue.parse(data, shape: shape)
         } catch {
             throw ArgsError("request body is not valid JSON (\(error.reason)); send Argo's ExecuteTemplateArgs: {\"workflow\":{\"metadata\":{…}},\"template\":{…}}")
         }

@@ -1,3 +1,12 @@
+/// Which parts of a JSON document become values (see `JSONValue.parse(_:shape:)`).
+public indirect enum JSONShape: Sendable {
+    /// The whole value.
+    case all
+    /// If the value is an object, only these keys, each in its own shape; the other keys are still
+    /// checked (the document must be valid JSON) but build nothing. Any other value is kept whole.
+    case fields([String: JSONShape])
+}
+
 /// A strict RFC 8259 JSON parser over UTF-8 bytes into `JSONValue`. The plugin endpoint parses
 /// every request body with it, so it avoids Foundation's `JSONDecoder` (which reports every
 /// probe of a container type as a thrown error and dominated the accept path's CPU time).
@@ -11,10 +20,10 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONValueError) -> JSONValue {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, shape: JSONShape = .all) throws(JSONValueError) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
-        let value = try parser.parseValue()
+        let value = try parser.parseValue(shape)
         parser.skipWhitespace()
         guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
         return value
@@ -33,10 +42,10 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(JSONValueError) -> JSONValue {
+    private mutating func parseValue(_ shape: JSONShape = .all) throws(JSONValueError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "{"): return try parseObject(shape)
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
@@ -55,7 +64,7 @@ struct JSONParser {
         index += count
     }
 
-    private mutating func parseObject() throws(JSONValueError) -> JSONValue {
+    private mutating func parseObject(_ shape: JSONShape = .all) throws(JSONValueError) -> JSONValue {
         depth += 1
         guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
         defer { depth -= 1 }
@@ -75,8 +84,17 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            let value = try parseValue()
-            if fields[key] == nil { fields[key] = value }
+            if case .fields(let kept) = shape {
+                // Only the kept keys become values; the others are checked and passed over.
+                if let inner = kept[key], fields[key] == nil {
+                    fields[key] = try parseValue(inner)
+                } else {
+                    try skipValue()
+                }
+            } else {
+                let value = try parseValue()
+                if fields[key] == nil { fields[key] = value }
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -89,6 +107,98 @@ struct JSONParser {
             }
             throw error("expected ',' or '}'")
         }
+    }
+
+    /// Checks the value at `index` as `parseValue` would (the same errors) and moves past it,
+    /// building nothing for the common cases: ASCII strings without escapes, literals, containers.
+    private mutating func skipValue() throws(JSONValueError) {
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            try enterContainer()
+            defer { depth -= 1 }
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                try skipString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unexpected end of input in an object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return
+                }
+                throw error("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            try enterContainer()
+            defer { depth -= 1 }
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unexpected end of input in an array") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return
+                }
+                throw error("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""):
+            try skipString()
+        default:
+            _ = try parseValue()  // a literal or a number: nothing to allocate but the number's text
+        }
+    }
+
+    private mutating func enterContainer() throws(JSONValueError) {
+        depth += 1
+        guard depth <= Self.maxDepth else {
+            depth -= 1
+            throw error("nesting deeper than \(Self.maxDepth)")
+        }
+    }
+
+    /// Moves past a string; one with escapes or non-ASCII bytes is parsed (and so checked) in full.
+    private mutating func skipString() throws(JSONValueError) {
+        let start = index
+        index += 1
+        while index < bytes.count {
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
+            if b == UInt8(ascii: "\\") || b >= 0x80 { break }
+            if b < 0x20 { throw error("control character in a string") }
+            index += 1
+        }
+        index = start
+        _ = try parseString()
     }
 
     private mutating func parseArray() throws(JSONValueError) -> JSONValue {

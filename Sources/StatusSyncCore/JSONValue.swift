@@ -10,10 +10,11 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses UTF-8 JSON text. Throws `JSONValueError` with a readable reason.
-    public static func parse(_ data: Data) throws(JSONValueError) -> JSONValue {
+    /// Parses UTF-8 JSON text. Throws `JSONValueError` with a readable reason. With a `shape`,
+    /// only the parts it names become values; the whole text is still checked.
+    public static func parse(_ data: Data, shape: JSONShape = .all) throws(JSONValueError) -> JSONValue {
         let result: Result<JSONValue, JSONValueError> = data.withUnsafeBytes { raw in
-            Result { () throws(JSONValueError) in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
+            Result { () throws(JSONValueError) in try JSONParser.parse(raw.bindMemory(to: UInt8.self), shape: shape) }
         }
         return try result.get()
     }

@@ -2,20 +2,23 @@ import Foundation
 import StatusSyncCore
 
 /// A plugin call of our key, decoded and validated, ready to be recorded.
-public struct IncomingCall: Sendable {
-    public var receivedAt: Date
-    public var workflow: WorkflowRef
-    public var templateName: String
-    public var pluginKey: String
+///
+/// A class: a call passes through the group commit's queue, batch and transaction on the single
+/// writer thread, and each copy of a struct this size would retain and release every field there.
+public final class IncomingCall: Sendable {
+    public let receivedAt: Date
+    public let workflow: WorkflowRef
+    public let templateName: String
+    public let pluginKey: String
     /// The ExecuteTemplateArgs exactly as received.
-    public var argsText: String
+    public let argsText: String
     /// The plugin body as canonical JSON (sorted keys, compact).
-    public var bodyCanonical: String
+    public let bodyCanonical: String
     /// The body's `key` field when it is a string, even if the body is otherwise invalid.
-    public var explicitKey: String?
-    public var request: Result<StatusRequest, PluginBodyError>
+    public let explicitKey: String?
+    public let request: Result<StatusRequest, PluginBodyError>
     /// The tenant whose token made the call (central mode); idempotency keys are per tenant.
-    public var tenant: String?
+    public let tenant: String?
 
     public init(receivedAt: Date, workflow: WorkflowRef, templateName: String, pluginKey: String, argsText: String,
                 bodyCanonical: String, explicitKey: String?, request: Result<StatusRequest, PluginBodyError>, tenant: String? = nil) {

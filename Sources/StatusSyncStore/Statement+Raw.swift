@@ -48,7 +48,31 @@ extension Statement {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }
-        for (index, argument) in zip(Int32(1)..., arguments) {
+        try bind(arguments[...], from: 1, statement) {
+            while true {
+                let code = sqlite3_step(statement)
+                switch code {
+                case SQLITE_DONE:
+                    return
+                case SQLITE_ROW:
+                    if try !row(RawRow(statement: statement)) { return }
+                default:
+                    throw error(code)
+                }
+            }
+        }
+    }
+
+    /// Binds `arguments` to the parameters from `index` on and runs `body` while they are bound.
+    /// Text is bound without a copy (SQLITE_STATIC): each string's UTF-8 stays in place while the
+    /// bindings are used, because `body` (the steps) runs inside every `withUTF8`; `run` clears the
+    /// bindings before the statement can run again. (A copy would cost a malloc per text: Debian's
+    /// SQLite is built with SQLITE_OMIT_LOOKASIDE.)
+    private func bind(_ arguments: ArraySlice<SQLArgument>, from index: Int32, _ statement: OpaquePointer,
+                      then body: () throws -> Void) throws {
+        var index = index
+        var rest = arguments
+        while let argument = rest.popFirst() {
             let code: Int32
             switch argument {
             case .null:
@@ -56,22 +80,17 @@ extension Statement {
             case .integer(let value):
                 code = sqlite3_bind_int64(statement, index, value)
             case .text(var value):
-                // SQLITE_TRANSIENT: SQLite copies the bytes (into its lookaside memory when small).
-                code = value.withUTF8 { sqlite3_bind_text(statement, index, $0.baseAddress, Int32($0.count), rawTransient) }
+                let next = index + 1
+                return try value.withUTF8 { bytes in
+                    let code = sqlite3_bind_text(statement, index, bytes.baseAddress ?? emptyText, Int32(bytes.count), nil)
+                    guard code == SQLITE_OK else { throw error(code) }
+                    try bind(rest, from: next, statement, then: body)
+                }
             }
             guard code == SQLITE_OK else { throw error(code) }
+            index += 1
         }
-        while true {
-            let code = sqlite3_step(statement)
-            switch code {
-            case SQLITE_DONE:
-                return
-            case SQLITE_ROW:
-                if try !row(RawRow(statement: statement)) { return }
-            default:
-                throw error(code)
-            }
-        }
+        try body()
     }
 
     private func error(_ code: Int32) -> DatabaseError {
@@ -80,8 +99,12 @@ extension Statement {
     }
 }
 
-/// SQLite's SQLITE_TRANSIENT destructor (a C macro Swift cannot import).
-private let rawTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+/// A zero-length text's bytes (a nil pointer would bind NULL instead of '').
+nonisolated(unsafe) private let emptyText: UnsafePointer<UInt8> = {
+    let byte = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    byte.initialize(to: 0)
+    return UnsafePointer(byte)
+}()
 
 extension SQLArgument {
     /// The same value for GRDB's own API.

@@ -65,10 +65,8 @@ struct StoreIdempotencyTests {
     func perTenant() async throws {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
-        var a = CallFactory.call(CallFactory.status("Running"), workflow: w1)
-        a.tenant = "team-a"
-        var b = a
-        b.tenant = "team-b"
+        let a = CallFactory.call(CallFactory.status("Running"), workflow: w1, tenant: "team-a")
+        let b = CallFactory.call(CallFactory.status("Running"), workflow: w1, tenant: "team-b")
         #expect(try await store.accept(a).outcome == .accepted(.queued))
         #expect(try await store.accept(b).outcome == .accepted(.duplicate))
         #expect(try await store.accept(a).outcome == .repeated)

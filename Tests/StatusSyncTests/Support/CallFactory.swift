@@ -22,7 +22,7 @@ enum CallFactory {
 
     /// A decoded and validated call, as the HTTP layer hands it to the store.
     static func call(_ body: [String: String], workflow: WorkflowRef = workflow, template: String = "report-status",
-                     at: Date = Date(), rules: PluginBodyRules = rules) -> IncomingCall {
+                     at: Date = Date(), rules: PluginBodyRules = rules, tenant: String? = nil) -> IncomingCall {
         let data = argsJSON(body, workflow: workflow, template: template)
         let args = try! ExecuteTemplateArgs.parse(data)
         let plugin = args.plugin["statussync"]!
@@ -30,7 +30,8 @@ enum CallFactory {
             receivedAt: at, workflow: workflow, templateName: template, pluginKey: "statussync",
             argsText: String(decoding: data, as: UTF8.self), bodyCanonical: plugin.canonicalText,
             explicitKey: body["key"],
-            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: plugin, workflow: workflow, rules: rules) }
+            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: plugin, workflow: workflow, rules: rules) },
+            tenant: tenant
         )
     }
 
