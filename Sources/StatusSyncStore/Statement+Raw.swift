@@ -48,7 +48,7 @@ extension Statement {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }
-        try bind(arguments[...], from: 1, statement) {
+        func step() throws {
             while true {
                 let code = sqlite3_step(statement)
                 switch code {
@@ -61,36 +61,44 @@ extension Statement {
                 }
             }
         }
+        try arguments.withUnsafeBufferPointer { try bind($0, from: 0, statement, then: step) }
     }
 
-    /// Binds `arguments` to the parameters from `index` on and runs `body` while they are bound.
+    /// Binds `arguments` from position `first` on and runs `body` while they are bound.
     /// Text is bound without a copy (SQLITE_STATIC): each string's UTF-8 stays in place while the
-    /// bindings are used, because `body` (the steps) runs inside every `withUTF8`; `run` clears the
+    /// bindings are used, because `body` (the steps) runs inside every `withUTF8(of:)`; `run` clears the
     /// bindings before the statement can run again. (A copy would cost a malloc per text: Debian's
     /// SQLite is built with SQLITE_OMIT_LOOKASIDE.)
-    private func bind(_ arguments: ArraySlice<SQLArgument>, from index: Int32, _ statement: OpaquePointer,
+    private func bind(_ arguments: UnsafeBufferPointer<SQLArgument>, from first: Int, _ statement: OpaquePointer,
                       then body: () throws -> Void) throws {
-        var index = index
-        var rest = arguments
-        while let argument = rest.popFirst() {
+        var position = first
+        while position < arguments.count {
+            let index = Int32(position + 1)
             let code: Int32
-            switch argument {
+            switch arguments[position] {
             case .null:
                 code = sqlite3_bind_null(statement, index)
             case .integer(let value):
                 code = sqlite3_bind_int64(statement, index, value)
-            case .text(var value):
-                let next = index + 1
-                return try value.withUTF8 { bytes in
+            case .text(let value):
+                return try withUTF8(of: value) { bytes in
                     let code = sqlite3_bind_text(statement, index, bytes.baseAddress ?? emptyText, Int32(bytes.count), nil)
                     guard code == SQLITE_OK else { throw error(code) }
-                    try bind(rest, from: next, statement, then: body)
+                    try bind(arguments, from: position + 1, statement, then: body)
                 }
             }
             guard code == SQLITE_OK else { throw error(code) }
-            index += 1
+            position += 1
         }
         try body()
+    }
+
+    /// Calls `body` with the string's UTF-8 where it is stored (a copy only for a string that is
+    /// not stored as contiguous UTF-8, which native strings always are).
+    private func withUTF8<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
+        if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return try copy.withUTF8(body)
     }
 
     private func error(_ code: Int32) -> DatabaseError {
