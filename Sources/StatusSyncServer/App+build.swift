@@ -36,18 +36,19 @@ public struct ServeDependencies<Store: CallStore>: Sendable {
     }
 }
 
-public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> Router<AppRequestContext> {
+public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> ServeRoutes<Store> {
     let router = Router(context: AppRequestContext.self)
-    PluginController(
+    let plugin = PluginController(
         store: deps.store, pluginKeys: deps.config.pluginKeys, rules: deps.config.pluginBodyRules(catalog: ProviderRegistry.catalog),
         authorizer: deps.authorizer, trigger: deps.delivery, state: deps.state,
         maxBodyBytes: deps.config.maxBodyBytes, logger: deps.logger
-    ).addRoutes(to: router)
+    )
+    plugin.addRoutes(to: router)
     HealthController(store: deps.store, state: deps.state).addRoutes(to: router)
     if let registry = deps.registry {
         MetricsController(registry: registry, backlogCount: deps.backlogCount).addRoutes(to: router)
     }
-    return router
+    return ServeRoutes(plugin: plugin, router: router)
 }
 
 /// The HTTP server of `serve`. The delivery loop and the other background services run beside

@@ -33,8 +33,11 @@ public struct PluginController<Store: CallStore>: Sendable {
         self.logger = logger
     }
 
+    /// The endpoint the Argo agent calls (CONTRACT §2).
+    static var path: String { "/api/v1/template.execute" }
+
     func addRoutes(to router: Router<some RequestContext>) {
-        router.post("/api/v1/template.execute") { request, context in
+        router.post(RouterPath(Self.path)) { request, context in
             await self.execute(request)
         }
     }

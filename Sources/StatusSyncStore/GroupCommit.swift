@@ -9,7 +9,9 @@ import Synchronization
 ///
 /// Batches run on the writer's own queue back to back: the commit of one resumes its callers and
 /// queues the next batch from there, so the writer never waits for another thread between
-/// batches, and other writes (claims, retries, pruning) still take their turn in between.
+/// batches, and other writes (claims, retries, pruning) still take their turn in between. Writes
+/// that arrive while a batch's statements run join it, once, before its COMMIT (up to `maxBatch`),
+/// so they share its fsync instead of waiting a whole commit for the next batch.
 final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     typealias Work = @Sendable (Input, Database) throws -> Output
 
@@ -29,7 +31,13 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
                 writing = false
                 return []
             }
+            return take(max: max)
+        }
+
+        /// Takes up to `max` queued writes (for the batch being written; `writing` stays set).
+        mutating func take(max: Int) -> [Pending] {
             let n = min(queue.count, max)
+            guard n > 0 else { return [] }
             let batch = Array(queue.prefix(n))
             queue.removeFirst(n)
             return batch
@@ -65,24 +73,35 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Queues `batch` on the writer; its completion resumes the callers and queues the next batch.
     private func write(_ batch: [Pending]) {
         writer.asyncWriteWithoutTransaction { db in
-            let results = self.commit(batch.map(\.input), in: db)
+            var batch = batch
+            let results = self.commit(&batch, in: db)
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
             let next = self.state.withLock { $0.next(max: self.maxBatch) }
             if !next.isEmpty { self.write(next) }
         }
     }
 
-    /// Writes the inputs in one transaction and returns one result per input.
-    private func commit(_ inputs: [Input], in db: Database) -> [Result<Output, any Error>] {
+    /// Writes the batch in one transaction, with the writes that arrive before its last one is
+    /// written (appended to `batch`), and returns one result per write of `batch`.
+    private func commit(_ batch: inout [Pending], in db: Database) -> [Result<Output, any Error>] {
         do {
             // Writes almost never throw (a rejected call is a result, not an error), so write the
             // batch plainly first: savepoints would journal every page each write touches.
             // BEGIN and COMMIT as cached statements (GRDB's inTransaction prepares both for every
             // batch); on any error the transaction is rolled back and the batch retried below.
             try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").run([])
-            let outputs: [Output]
+            var outputs: [Output] = []
+            outputs.reserveCapacity(batch.count)
             do {
-                outputs = try inputs.map { try work($0, db) }
+                // Once: a transaction that kept taking arrivals would keep its first callers waiting.
+                var joined = false
+                while outputs.count < batch.count {
+                    outputs.append(try work(batch[outputs.count].input, db))
+                    if outputs.count == batch.count, !joined {
+                        joined = true
+                        batch += state.withLock { $0.take(max: maxBatch - batch.count) }
+                    }
+                }
                 try db.cachedStatement(sql: "COMMIT TRANSACTION").run([])
             } catch {
                 if db.isInsideTransaction { try? db.rollback() }
@@ -90,13 +109,13 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
             }
             batches.add(1, ordering: .relaxed)
             return outputs.map { .success($0) }
-        } catch where inputs.count > 1 {
+        } catch where batch.count > 1 {
             // Something failed and the whole transaction rolled back: write the batch again with
             // a savepoint per input, so only the inputs that fail get the error.
             do {
                 var results: [Result<Output, any Error>] = []
                 try db.inTransaction(.immediate) {
-                    results = inputs.map { input in
+                    results = batch.map(\.input).map { input in
                         var output: Result<Output, any Error> = .failure(CancellationError())
                         do {
                             try db.inSavepoint {
@@ -113,7 +132,7 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
                 batches.add(1, ordering: .relaxed)
                 return results
             } catch {
-                return inputs.map { _ in .failure(error) }
+                return batch.map { _ in .failure(error) }
             }
         } catch {
             return [.failure(error)]

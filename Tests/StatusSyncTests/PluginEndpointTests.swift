@@ -205,4 +205,22 @@ struct PluginEndpointTests {
             try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
         }
     }
+
+    @Test("Routing: the plugin endpoint is answered ahead of the router (a query string too); other methods and paths get the router's answers")
+    func routing() async throws {
+        let h = try Self.harness()
+        let body = CallFactory.argsJSON(CallFactory.status("Running"))
+        try await h.app.test(.router) { client in
+            let (status, reply) = try await client.execute(uri: Self.path + "?from=agent", method: .post, headers: Self.agentHeaders,
+                                                           body: ByteBuffer(bytes: body)) { ($0.status, String(buffer: $0.body)) }
+            #expect(status == .ok)
+            #expect(reply.contains(#""phase":"Succeeded""#), "\(reply)")
+            try await client.execute(uri: Self.path, method: .get) { #expect($0.status == .notFound || $0.status == .methodNotAllowed) }
+            try await client.execute(uri: Self.path + "/more", method: .post, headers: Self.agentHeaders, body: ByteBuffer(bytes: body)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/nowhere", method: .get) { #expect($0.status == .notFound) }
+        }
+        #expect(try await h.store.history(HistoryFilter()).count == 1, "only the POST to the endpoint recorded an update")
+    }
 }
