@@ -119,6 +119,7 @@ extension StatusRequest {
             throw PluginBodyError("missing repo: set repo to \(example)")
         }
         path = path.trimmed
+        if let ascii = asciiRepoPath(path, nested: traits.nestedRepoPath) { return ascii }
         while path.hasPrefix("/") { path.removeFirst() }
         while path.hasSuffix("/") { path.removeLast() }
         if path.hasSuffix(".git") { path.removeLast(4) }
@@ -131,8 +132,38 @@ extension StatusRequest {
         return path
     }
 
+    /// The valid repository path in `text` (trimmed), worked out on its bytes; nil when it is not
+    /// valid or not ASCII (the Character-based rules above then decide, and word the error).
+    /// Every agent call goes through here, and String's Character operations cost microseconds.
+    private static func asciiRepoPath(_ text: String, nested: Bool) -> String? {
+        var bytes = Substring(text).utf8[...]
+        while bytes.first == UInt8(ascii: "/") { bytes.removeFirst() }
+        while bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+        if bytes.count >= 4, bytes.suffix(4).elementsEqual(".git".utf8) { bytes.removeLast(4) }
+        var segments = 0
+        var segmentStart = bytes.startIndex
+        var index = bytes.startIndex
+        while true {
+            let end = index == bytes.endIndex
+            if end || bytes[index] == UInt8(ascii: "/") {
+                let segment = bytes[segmentStart..<index]
+                if segment.isEmpty || segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return nil }
+                segments += 1
+                if end { break }
+                segmentStart = bytes.index(after: index)
+            } else if !(bytes[index] < 0x80 && ASCII.isRepoCharacter(bytes[index])) {
+                return nil
+            }
+            index = bytes.index(after: index)
+        }
+        guard nested ? segments >= 2 : segments == 2 else { return nil }
+        return String(Substring(bytes))
+    }
+
     private static func parseSHA(_ text: String) throws(PluginBodyError) -> String {
-        let sha = text.trimmed.lowercased()
+        let trimmed = text.trimmed
+        // A git sha is nearly always lowercase hex already: no Unicode case mapping then.
+        let sha = trimmed.utf8.allSatisfy({ $0 < 0x41 || $0 > 0x5A }) ? trimmed : trimmed.lowercased()
         guard (7...64).contains(sha.utf8.count), sha.allASCII(ASCII.isHexDigit) else {
             throw PluginBodyError("invalid sha \"\(text.excerpt(70))\": give the commit hash (7 to 64 hex characters), or pr for a pull request")
         }

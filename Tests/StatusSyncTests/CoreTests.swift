@@ -84,6 +84,28 @@ struct PluginBodyTests {
         #expect((try? StatusRequest.parse(body: .string("x"), workflow: CallFactory.workflow, rules: CallFactory.rules)) == nil)
     }
 
+    @Test("Repository paths: slashes, .git and spaces are trimmed; nested paths only where the provider has them; anything else is invalid")
+    func repoPaths() throws {
+        let nested = PluginBodyRules(providers: [.init(name: "gitlab", traits: GitLabProvider.traits)], argoBaseURL: nil)
+        let accepted: [(String, String, PluginBodyRules)] = [
+            ("o/r", "o/r", CallFactory.rules), ("  /my-org/app.git/ ", "my-org/app", CallFactory.rules), ("//o/r//", "o/r", CallFactory.rules),
+            ("My.Org/r_e-p.o", "My.Org/r_e-p.o", CallFactory.rules), ("o/r.git.git", "o/r.git", CallFactory.rules),
+            ("group/sub/app", "group/sub/app", nested), ("/group/sub/deeper/app.git", "group/sub/deeper/app", nested),
+        ]
+        for (repo, expected, rules) in accepted {
+            #expect(try parse(["repo": .string(repo), "sha": "abcdef1", "state": "running"], rules: rules).repo == expected, "\(repo)")
+        }
+        let rejected: [(String, PluginBodyRules)] = [
+            ("o", CallFactory.rules), ("o/r/x", CallFactory.rules), ("o//r", CallFactory.rules), ("./r", CallFactory.rules), ("o/..", CallFactory.rules),
+            ("o/r x", CallFactory.rules), ("ö/r", CallFactory.rules), ("o/r\u{301}", CallFactory.rules), ("/.git", CallFactory.rules), ("o", nested),
+            ("https://github.com/o/r", CallFactory.rules), ("g/s//a", nested),
+        ]
+        for (repo, rules) in rejected {
+            let message = error(["repo": .string(repo), "sha": "abcdef1", "state": "running"], rules: rules)
+            #expect(message?.contains("invalid repo") == true, "\(repo): \(message ?? "accepted")")
+        }
+    }
+
     @Test("Provider: optional with exactly one, required with several, and none configured is explained")
     func providerChoice() throws {
         let two = PluginBodyRules(providers: [.init(name: "github", traits: GitHubProvider.traits), .init(name: "ghe", traits: GitHubProvider.traits)], argoBaseURL: nil)
