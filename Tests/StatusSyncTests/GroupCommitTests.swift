@@ -73,4 +73,41 @@ struct GroupCommitTests {
         let stored = try await database.writer.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
         #expect(stored == Array(stride(from: 0, to: 50, by: 2)), "odd inserts rolled back with their savepoint")
     }
+
+    @Test("A write that arrives while a batch's statements run joins that transaction before its COMMIT; a failing late write still rolls back alone")
+    func lateArrivalsJoin() async throws {
+        let dir = try TempDirectory()
+        let database = try AppDatabase.openForWriting(path: dir.path("j.sqlite"))
+        try await database.writer.write { try $0.execute(sql: "CREATE TABLE t(n INTEGER PRIMARY KEY)") }
+        struct Refused: Error {}
+        let firstIsWriting = DispatchSemaphore(value: 0)
+        let othersQueued = DispatchSemaphore(value: 0)
+        let held = Mutex(false)
+        let commit = GroupCommit<Int, Int>(writer: database.writer) { n, db in
+            let holdOpen = n == 0 && held.withLock { wasHeld in
+                defer { wasHeld = true }
+                return !wasHeld
+            }
+            if holdOpen {
+                firstIsWriting.signal()
+                othersQueued.wait()  // hold the first batch open until the others are queued (once)
+            }
+            try db.execute(sql: "INSERT INTO t(n) VALUES (?)", arguments: [n])
+            if n == 2 { throw Refused() }
+            return n
+        }
+        let first = Task { try await commit.submit(0) }
+        await withCheckedContinuation { c in DispatchQueue.global().async { firstIsWriting.wait(); c.resume() } }
+        let second = Task { try await commit.submit(1) }
+        let third = Task { try await commit.submit(2) }
+        try await Task.sleep(for: .milliseconds(200))  // both are queued: submit enqueues before it suspends
+        othersQueued.signal()
+        #expect(try await first.value == 0)
+        #expect(try await second.value == 1)
+        let refused = await third.result
+        #expect(throws: Refused.self) { try refused.get() }
+        #expect(commit.committedBatches == 1, "the late writes shared the first transaction (\(commit.committedBatches) commits)")
+        let stored = try await database.writer.read { try Int.fetchAll($0, sql: "SELECT n FROM t ORDER BY n") }
+        #expect(stored == [0, 1], "the failing late write rolled back alone")
+    }
 }
