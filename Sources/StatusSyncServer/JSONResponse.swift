@@ -4,8 +4,11 @@ import NIOCore
 import StatusSyncCore
 
 enum JSONResponse {
+    /// Built once: every reply carries the same header.
+    private static let headers: HTTPFields = [.contentType: "application/json"]
+
     static func make(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// `{"error":"…"}` for HTTP-level rejections (400, 403, 413, 503).

@@ -55,6 +55,26 @@ struct StoreTests {
         #expect(calls.first?.repeats == 1)
     }
 
+    @Test("Texts are stored exactly as given: empty workflow fields (Argo before v3.4.2) stay '' not NULL; non-ASCII text round-trips")
+    func textsAsGiven() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let anonymous = WorkflowRef(namespace: "", name: "", uid: "")
+        let call = CallFactory.call(CallFactory.status("Running", description: "Größe ✓ 👍"), workflow: anonymous)
+        #expect(try await store.accept(call).outcome == .accepted(.queued))
+        let update = try #require(try await store.history(HistoryFilter()).first)
+        #expect(update.workflow == anonymous)
+        #expect(update.description == "Größe ✓ 👍")
+        let recorded = try #require(try await store.calls(CallsFilter()).first)
+        #expect(recorded.workflow == anonymous)
+        let nulls = try await store.database.reader.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls WHERE workflow_namespace IS NULL OR workflow_uid IS NULL OR args IS NULL")
+        }
+        #expect(nulls == 0)
+        // And the same call again is found through those empty fields.
+        #expect(try await store.accept(call).outcome == .repeated)
+    }
+
     @Test("Same explicit key with a different body is Failed; with the same body it replays")
     func keyReuse() async throws {
         let dir = try TempDirectory()
