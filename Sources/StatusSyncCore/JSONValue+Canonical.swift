@@ -39,11 +39,9 @@ extension JSONValue {
     /// Appends `s` as a JSON string literal (escaping quotes, backslashes and control characters).
     public static func writeQuoted(_ s: String, into out: inout String) {
         out += "\""
-        var needsEscape = false
-        for b in s.utf8 where b < 0x20 || b == 0x22 || b == 0x5C {
-            needsEscape = true
-            break
-        }
+        let special: (UInt8) -> Bool = { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        // Scanned through a pointer: this runs for every string of every reply and canonical body.
+        let needsEscape = s.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? s.utf8.contains(where: special)
         guard needsEscape else {
             out += s
             out += "\""
