@@ -65,48 +65,24 @@ struct JSONParser {
     }
 
     private mutating func parseObject(_ shape: JSONShape = .all) throws(JSONValueError) -> JSONValue {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
-        defer { depth -= 1 }
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object([:])
-        }
-        // Room for the few fields of an agent's objects without growing the table as they come.
-        var fields = [String: JSONValue](minimumCapacity: 8)
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipWhitespace()
+        var fields: [String: JSONValue] = [:]
+        try walkObject(readKeys: true) { (parser: inout JSONParser, key: String?) throws(JSONValueError) in
+            let key = key!
+            // Room for the few fields of an agent's objects without growing the table as they come.
+            if fields.isEmpty { fields.reserveCapacity(8) }
             if case .fields(let kept) = shape {
                 // Only the kept keys become values; the others are checked and passed over.
                 if let inner = kept[key], fields[key] == nil {
-                    fields[key] = try parseValue(inner)
+                    fields[key] = try parser.parseValue(inner)
                 } else {
-                    try skipValue()
+                    try parser.skipValue()
                 }
             } else {
-                let value = try parseValue()
+                let value = try parser.parseValue()
                 if fields[key] == nil { fields[key] = value }
             }
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input in an object") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            if bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(fields)
-            }
-            throw error("expected ',' or '}'")
         }
+        return .object(fields)
     }
 
     /// Checks the value at `index` as `parseValue` would (the same errors) and moves past it,
@@ -115,59 +91,9 @@ struct JSONParser {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            try enterContainer()
-            defer { depth -= 1 }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                try skipString()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                index += 1
-                skipWhitespace()
-                try skipValue()
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of input in an object") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return
-                }
-                throw error("expected ',' or '}'")
-            }
+            try walkObject(readKeys: false) { (parser: inout JSONParser, _: String?) throws(JSONValueError) in try parser.skipValue() }
         case UInt8(ascii: "["):
-            try enterContainer()
-            defer { depth -= 1 }
-            index += 1
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipValue()
-                skipWhitespace()
-                guard index < bytes.count else { throw error("unexpected end of input in an array") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return
-                }
-                throw error("expected ',' or ']'")
-            }
+            try walkArray { (parser: inout JSONParser) throws(JSONValueError) in try parser.skipValue() }
         case UInt8(ascii: "\""):
             try skipString()
         default:
@@ -202,19 +128,67 @@ struct JSONParser {
     }
 
     private mutating func parseArray() throws(JSONValueError) -> JSONValue {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
+        var items: [JSONValue] = []
+        try walkArray { (parser: inout JSONParser) throws(JSONValueError) in items.append(try parser.parseValue()) }
+        return .array(items)
+    }
+
+    /// Reads an object from its `{` to its `}`, calling `member` for each member with the parser at
+    /// the member's value, which `member` reads or skips. The key is passed when `readKeys`, and
+    /// only checked otherwise. Parsing and skipping share this walk, and so its errors.
+    private mutating func walkObject(
+        readKeys: Bool, _ member: (inout JSONParser, String?) throws(JSONValueError) -> Void
+    ) throws(JSONValueError) {
+        try enterContainer()
         defer { depth -= 1 }
         index += 1
-        var items: [JSONValue] = []
         skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .array(items)
+            return
         }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key: String?
+            if readKeys {
+                key = try parseString()
+            } else {
+                try skipString()
+                key = nil
+            }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            index += 1
+            skipWhitespace()
+            try member(&self, key)
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of input in an object") }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            throw error("expected ',' or '}'")
+        }
+    }
+
+    /// Reads an array from its `[` to its `]`, calling `element` with the parser at each element.
+    private mutating func walkArray(_ element: (inout JSONParser) throws(JSONValueError) -> Void) throws(JSONValueError) {
+        try enterContainer()
+        defer { depth -= 1 }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try element(&self)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an array") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -223,7 +197,7 @@ struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(items)
+                return
             }
             throw error("expected ',' or ']'")
         }
