@@ -51,6 +51,8 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Transactions committed so far (for tests and diagnostics).
     private let batches = Atomic<Int>(0)
     var committedBatches: Int { batches.load(ordering: .relaxed) }
+    /// Writes waiting for a transaction (for tests and diagnostics).
+    var queuedWrites: Int { state.withLock { $0.queue.count } }
 
     init(writer: any DatabaseWriter, maxBatch: Int = 512, work: @escaping Work) {
         self.writer = writer

@@ -100,7 +100,7 @@ struct GroupCommitTests {
         await withCheckedContinuation { c in DispatchQueue.global().async { firstIsWriting.wait(); c.resume() } }
         let second = Task { try await commit.submit(1) }
         let third = Task { try await commit.submit(2) }
-        try await Task.sleep(for: .milliseconds(200))  // both are queued: submit enqueues before it suspends
+        while commit.queuedWrites < 2 { try await Task.sleep(for: .milliseconds(5)) }
         othersQueued.signal()
         #expect(try await first.value == 0)
         #expect(try await second.value == 1)
