@@ -107,7 +107,7 @@ extension StatusRequest {
 
     private static func parseRepo(_ reader: FieldReader, traits: ProviderTraits) throws(PluginBodyError) -> String {
         let example = traits.repoExample
-        var path: String
+        let path: String
         if let owner = try reader.string("owner").flatMap(nonEmpty) {
             guard let name = try reader.string("repo").flatMap(nonEmpty) else {
                 throw PluginBodyError("owner is set but repo is missing: set repo to the repository name, or repo to \(example) alone")
@@ -118,28 +118,24 @@ extension StatusRequest {
         } else {
             throw PluginBodyError("missing repo: set repo to \(example)")
         }
-        path = path.trimmed
-        if let ascii = asciiRepoPath(path, nested: traits.nestedRepoPath) { return ascii }
-        while path.hasPrefix("/") { path.removeFirst() }
-        while path.hasSuffix("/") { path.removeLast() }
-        if path.hasSuffix(".git") { path.removeLast(4) }
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let segmentsOK = segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.allSatisfy { $0 < 0x80 && ASCII.isRepoCharacter($0) } }
-        let countOK = traits.nestedRepoPath ? segments.count >= 2 : segments.count == 2
-        guard segmentsOK, countOK else {
-            throw PluginBodyError("invalid repo \"\(path.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
+        let (normalized, valid) = repoPath(path.trimmed, nested: traits.nestedRepoPath)
+        guard valid else {
+            throw PluginBodyError("invalid repo \"\(normalized.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
         }
-        return path
+        return normalized
     }
 
-    /// The valid repository path in `text` (trimmed), worked out on its bytes; nil when it is not
-    /// valid or not ASCII (the Character-based rules above then decide, and word the error).
-    /// Every agent call goes through here, and String's Character operations cost microseconds.
-    private static func asciiRepoPath(_ text: String, nested: Bool) -> String? {
+    /// `text` without the slashes around it and one trailing `.git`, and whether that is a valid
+    /// repository path: segments of letters, digits, '.', '_' and '-' (not "." or ".."), two of them
+    /// (or more where the provider nests groups). Worked out on the UTF-8 bytes: every agent call
+    /// goes through here, and String's Character operations (hasSuffix, split) cost microseconds.
+    /// Only ASCII is stripped, so the cuts fall between characters.
+    private static func repoPath(_ text: String, nested: Bool) -> (path: String, valid: Bool) {
         var bytes = Substring(text).utf8[...]
         while bytes.first == UInt8(ascii: "/") { bytes.removeFirst() }
         while bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
         if bytes.count >= 4, bytes.suffix(4).elementsEqual(".git".utf8) { bytes.removeLast(4) }
+        let path = String(Substring(bytes))
         var segments = 0
         var segmentStart = bytes.startIndex
         var index = bytes.startIndex
@@ -147,17 +143,16 @@ extension StatusRequest {
             let end = index == bytes.endIndex
             if end || bytes[index] == UInt8(ascii: "/") {
                 let segment = bytes[segmentStart..<index]
-                if segment.isEmpty || segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return nil }
+                if segment.isEmpty || segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return (path, false) }
                 segments += 1
                 if end { break }
                 segmentStart = bytes.index(after: index)
             } else if !(bytes[index] < 0x80 && ASCII.isRepoCharacter(bytes[index])) {
-                return nil
+                return (path, false)
             }
             index = bytes.index(after: index)
         }
-        guard nested ? segments >= 2 : segments == 2 else { return nil }
-        return String(Substring(bytes))
+        return (path, nested ? segments >= 2 : segments == 2)
     }
 
     private static func parseSHA(_ text: String) throws(PluginBodyError) -> String {

@@ -97,7 +97,7 @@ struct PluginBodyTests {
         }
         let rejected: [(String, PluginBodyRules)] = [
             ("o", CallFactory.rules), ("o/r/x", CallFactory.rules), ("o//r", CallFactory.rules), ("./r", CallFactory.rules), ("o/..", CallFactory.rules),
-            ("o/r x", CallFactory.rules), ("ö/r", CallFactory.rules), ("o/r\u{301}", CallFactory.rules), ("/.git", CallFactory.rules), ("o", nested),
+            ("o/r x", CallFactory.rules), ("ö/r", CallFactory.rules), ("o/r\u{301}", CallFactory.rules), ("/\u{301}o/r", CallFactory.rules), ("/.git", CallFactory.rules), ("o", nested),
             ("https://github.com/o/r", CallFactory.rules), ("g/s//a", nested),
         ]
         for (repo, rules) in rejected {
