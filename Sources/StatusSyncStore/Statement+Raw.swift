@@ -82,7 +82,7 @@ extension Statement {
                 code = sqlite3_bind_int64(statement, index, value)
             case .text(let value):
                 return try withUTF8(of: value) { bytes in
-                    let code = sqlite3_bind_text(statement, index, bytes.baseAddress ?? emptyText, Int32(bytes.count), nil)
+                    let code = sqlite3_bind_text(statement, index, bytes.baseAddress ?? empty.utf8Start, Int32(bytes.count), nil)
                     guard code == SQLITE_OK else { throw error(code) }
                     try bind(arguments, from: position + 1, statement, then: body)
                 }
@@ -107,12 +107,8 @@ extension Statement {
     }
 }
 
-/// A zero-length text's bytes (a nil pointer would bind NULL instead of '').
-nonisolated(unsafe) private let emptyText: UnsafePointer<UInt8> = {
-    let byte = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-    byte.initialize(to: 0)
-    return UnsafePointer(byte)
-}()
+/// Bytes for a zero-length text (a nil pointer would bind NULL instead of ''): a constant's.
+private let empty: StaticString = ""
 
 extension SQLArgument {
     /// The same value for GRDB's own API.
