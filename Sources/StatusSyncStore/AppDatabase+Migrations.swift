@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 extension AppDatabase {
     public struct AppliedMigration: Sendable, Equatable {
@@ -11,17 +12,33 @@ extension AppDatabase {
 
     /// Applies pending migrations in order, each in its own transaction together with its
     /// `schema_migrations` row and `PRAGMA user_version`. Returns what was applied.
+    ///
+    /// Foreign keys are off while migrations run (SQLite ignores the pragma inside a transaction),
+    /// so a migration may rebuild a table the documented way (new table, copy, drop, rename)
+    /// without the drop cascading into the rows that reference it. Each migration must leave every
+    /// reference valid: `PRAGMA foreign_key_check` runs before its commit, and a violation rolls
+    /// it back. The connection's setting is restored afterwards.
     @discardableResult
-    public func migrate() throws -> [AppliedMigration] {
+    public func migrate(logger: Logger? = nil) throws -> [AppliedMigration] {
         try writer.writeWithoutTransaction { db in
             let current = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
             guard current <= Self.latestVersion else {
                 throw StoreError(.schemaTooNew, "the database at \(path) has schema version \(current), newer than this binary knows (\(Self.latestVersion)); run a newer statussync")
             }
+            let pending = EmbeddedMigrations.all.filter { $0.version > current }
+            guard !pending.isEmpty else { return [] }
+            let foreignKeys = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = \(foreignKeys ? "ON" : "OFF")") }
             var applied: [AppliedMigration] = []
-            for m in EmbeddedMigrations.all where m.version > current {
+            for m in pending {
+                logger?.info("applying migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"])
                 try db.inTransaction(.immediate) {
                     try db.execute(sql: m.sql)
+                    let broken = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+                    if let first = broken.first {
+                        throw StoreError(.migrationFailed, "migration \(m.version) (\(m.name)) would leave \(broken.count) broken reference(s), the first in table \(first[0] as String? ?? "?") row \(first[1] as Int64? ?? 0); nothing was changed. Report this with the database's `statussync calls`/`history` output")
+                    }
                     try db.execute(sql: "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                                    arguments: [m.version, m.name, Timestamp.ms(Date())])
                     try db.execute(sql: "PRAGMA user_version = \(m.version)")

@@ -84,7 +84,7 @@ public final class AppDatabase: Sendable {
         let database = AppDatabase(path: path, pool: pool, readOnlyQueue: nil)
         switch schema {
         case .migrate:
-            let applied = try database.migrate()
+            let applied = try database.migrate(logger: logger)
             for m in applied { logger?.info("applied migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"]) }
         case .requireCurrent:
             try database.checkSchemaCurrent()

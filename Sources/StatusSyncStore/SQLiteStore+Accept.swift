@@ -70,8 +70,12 @@ extension SQLiteStore {
         ])
         let updateID = db.lastInsertedRowID
         if status == .queued && queuedBefore {
-            try db.cachedStatement(sql: AcceptSQL.supersede(pinned: subject.sha != nil))
-                .run([.integer(updateID), .integer(at)] + subject.rawArguments + [.integer(updateID)])
+            // By id, as the scan found them: an UPDATE of these columns that searched the subject
+            // would first collect the rows in a temporary b-tree.
+            let supersede = try db.cachedStatement(sql: AcceptSQL.supersede)
+            for id in subjectScan.queued {
+                try supersede.run([.integer(updateID), .integer(at), .integer(id)])
+            }
         }
 
         let outcome = UpdateOutcome(id: updateID, status: status, state: request.state, repo: request.repo, sha: sha,
@@ -103,6 +107,8 @@ extension SQLiteStore {
         var finalOfWorkflow: Int64?
         /// The subject's current update: its newest live one.
         var current: (id: Int64, queued: Bool, state: String?, description: String?, targetURL: String?, comment: String?)?
+        /// The subject's queued updates (a new update supersedes them), newest first.
+        var queued: [Int64] = []
     }
 
     /// The first call with this explicit key (scoped to the tenant).
@@ -125,6 +131,9 @@ extension SQLiteStore {
                 let id = row.int64(0) ?? 0
                 let status = row.text(1)
                 let ofWorkflow = row.int64(6) == 1
+                if status == DeliveryStatus.queued.rawValue, scan.queued.last != id {
+                    scan.queued.append(id)
+                }
                 if scan.current == nil, let status, SQLiteStore.liveStatusNames.contains(status) {
                     scan.current = (id, status == DeliveryStatus.queued.rawValue, row.text(2), row.text(3), row.text(4), row.text(5))
                 }
@@ -221,13 +230,11 @@ enum AcceptSQL {
         ORDER BY id DESC LIMIT 1
         """
 
-    /// Supersedes the subject's queued updates older than the new one (arguments: the new id, the
-    /// time, the subject, the new id).
-    static func supersede(pinned: Bool) -> String { pinned ? supersedeSQL.pinned : supersedeSQL.unpinned }
-    private static let supersedeSQL = variants { pinned in """
+    /// Supersedes one queued update of the subject (arguments: the new id, the time, its id).
+    static let supersede = """
         UPDATE updates SET status = 'superseded', linked_id = ?, next_attempt_at = NULL, finished_at = ?
-        WHERE \(Subject.sql(pinned: pinned)) AND status = 'queued' AND id < ?
-        """ }
+        WHERE id = ? AND status = 'queued'
+        """
 
     static let insertUpdate = """
         INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,

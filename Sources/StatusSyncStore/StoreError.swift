@@ -7,6 +7,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case durabilityNotGuaranteed
         case cannotOpen
         case notFound
+        case migrationFailed
     }
 
     public let code: Code
