@@ -26,10 +26,13 @@ public struct SQLiteStore: Sendable {
     /// The delivery statuses of a subject's live updates, and the final states of a workflow.
     static let liveStatusNames = ["queued", "delivering", "delivered"]
     static let terminalStateNames = ["success", "failure", "error", "cancelled", "skipped"]
-    /// The same two lists as SQL (`status IN …`).
-    static let liveStatuses = sqlList(liveStatusNames)
-    static let terminalStates = sqlList(terminalStateNames)
-    private static func sqlList(_ names: [String]) -> String { "(" + names.map { "'\($0)'" }.joined(separator: ",") + ")" }
+    /// The same two tests as SQL conditions. Written as OR comparisons: SQLite evaluates an IN
+    /// list of more than two constants through a temporary b-tree built for every run.
+    static let isLiveStatus = anyOf("status", liveStatusNames)
+    static let isTerminalState = anyOf("state", terminalStateNames)
+    private static func anyOf(_ column: String, _ names: [String]) -> String {
+        "(" + names.map { "\(column) = '\($0)'" }.joined(separator: " OR ") + ")"
+    }
 
     /// The columns an `UpdateOutcome` is read from.
     static let outcomeColumns = "id, status, state, repo, sha, pr, context, attempts, last_error, linked_id"

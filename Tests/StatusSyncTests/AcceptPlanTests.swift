@@ -43,27 +43,28 @@ struct AcceptPlanTests {
         #expect(byName["final update by pr"]?.joined().contains("updates_pr_subject") == true)
     }
 
-    @Test("No write of the accept path, and no change of a status or state, builds a temporary b-tree")
+    @Test("No statement of the accept path, and no change of a status or state, builds a temporary b-tree")
     func noTemporaryBTrees() async throws {
-        // SQLite checks `x IN (<3+ constants>)` in a CHECK constraint by building a temporary
-        // b-tree of the list every time it runs; schema 7 writes those rules as OR comparisons.
-        let writes: [(String, String)] = Self.statements.filter { !$0.1.hasPrefix("SELECT") } + [
+        // SQLite evaluates `x IN (<3+ constants>)` by building a temporary b-tree of the list for
+        // every run of the statement (in a CHECK constraint: of every insert and update); schema 7
+        // and the accept SQL write those tests as OR comparisons.
+        let programs: [(String, String)] = Self.statements + [
             ("insert update", AcceptSQL.insertUpdate),
             ("insert call", AcceptSQL.insertCall),
             ("any status change", "UPDATE updates SET status = ? WHERE id = ?"),
             ("any state change", "UPDATE updates SET state = ? WHERE id = ?"),
         ]
-        #expect(writes.count == 6)
+        #expect(programs.count == 11)
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
-        let programs = try await store.database.writer.read { db in
-            try writes.map { name, sql in
+        let compiled = try await store.database.writer.read { db in
+            try programs.map { name, sql in
                 let nulls = StatementArguments(Array(repeating: DatabaseValue.null, count: sql.filter { $0 == "?" }.count))
                 return (name, try Row.fetchAll(db, sql: "EXPLAIN " + sql, arguments: nulls).map { $0["opcode"] as String }.joined(separator: " "))
             }
         }
-        for (name, opcodes) in programs {
-            #expect(opcodes.contains("OpenWrite"), "\(name): not a write program")
+        for (name, opcodes) in compiled {
+            #expect(opcodes.contains("OpenRead") || opcodes.contains("OpenWrite"), "\(name): no table opened: \(opcodes)")
             #expect(!opcodes.contains("OpenEphemeral"), "\(name) opens a temporary b-tree")
         }
     }
