@@ -20,12 +20,18 @@ extension AppDatabase {
     /// it back. The connection's setting is restored afterwards.
     @discardableResult
     public func migrate(logger: Logger? = nil) throws -> [AppliedMigration] {
-        try writer.writeWithoutTransaction { db in
+        try migrate(EmbeddedMigrations.all, logger: logger)
+    }
+
+    /// `migrate(logger:)` with the given migrations (tests add a faulty one).
+    func migrate(_ migrations: [EmbeddedMigration], logger: Logger? = nil) throws -> [AppliedMigration] {
+        let latest = migrations.last?.version ?? 0
+        return try writer.writeWithoutTransaction { db in
             let current = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            guard current <= Self.latestVersion else {
-                throw StoreError(.schemaTooNew, "the database at \(path) has schema version \(current), newer than this binary knows (\(Self.latestVersion)); run a newer statussync")
+            guard current <= latest else {
+                throw StoreError(.schemaTooNew, "the database at \(path) has schema version \(current), newer than this binary knows (\(latest)); run a newer statussync")
             }
-            let pending = EmbeddedMigrations.all.filter { $0.version > current }
+            let pending = migrations.filter { $0.version > current }
             guard !pending.isEmpty else { return [] }
             let foreignKeys = try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
@@ -37,7 +43,7 @@ extension AppDatabase {
                     try db.execute(sql: m.sql)
                     let broken = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
                     if let first = broken.first {
-                        throw StoreError(.migrationFailed, "migration \(m.version) (\(m.name)) would leave \(broken.count) broken reference(s), the first in table \(first[0] as String? ?? "?") row \(first[1] as Int64? ?? 0); nothing was changed. Report this with the database's `statussync calls`/`history` output")
+                        throw StoreError(.migrationFailed, "migration \(m.version) (\(m.name)) would leave \(broken.count) row(s) referring to rows that do not exist (the first: table \(first[0] as String? ?? "?"), rowid \(first[1] as Int64? ?? 0)); it was rolled back and the database is unchanged. `sqlite3 \(path) 'PRAGMA foreign_key_check'` lists such rows; report them with the statussync version")
                     }
                     try db.execute(sql: "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
                                    arguments: [m.version, m.name, Timestamp.ms(Date())])

@@ -84,4 +84,26 @@ struct MigrationTests {
         }
         #expect(try database.migrate().isEmpty, "a second migrate applies nothing")
     }
+    @Test("A migration that would leave a broken reference is rolled back with a clear error, and foreign keys come back on")
+    func brokenReferenceRollsBack() async throws {
+        let dir = try TempDirectory()
+        let database = try AppDatabase.openForWriting(path: dir.path("s.sqlite"))
+        let faulty = EmbeddedMigration(version: AppDatabase.latestVersion + 1, name: "faulty", sql: """
+            CREATE TABLE extra (x INTEGER);
+            INSERT INTO calls (received_at, workflow_namespace, workflow_name, workflow_uid, template_name, plugin_key, body, args, update_id, last_received_at)
+            VALUES (1, 'ns', 'w', 'u', 't', 'k', '{}', '{}', 42, 1);
+            """)
+        let error = #expect(throws: StoreError.self) { try database.migrate(EmbeddedMigrations.all + [faulty]) }
+        #expect(error?.code == .migrationFailed)
+        #expect(error?.message.contains("migration \(faulty.version) (faulty)") == true)
+        #expect(error?.message.contains("table calls") == true)
+        #expect(error?.message.contains("rolled back") == true)
+        let (version, calls, extra, foreignKeys) = try await database.writer.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM calls"),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'extra'"), try Bool.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(version == AppDatabase.latestVersion)
+        #expect(calls == 0 && extra == 0, "nothing of the faulty migration stays")
+        #expect(foreignKeys == true)
+    }
 }
