@@ -226,7 +226,7 @@ enum AcceptSQL {
     /// updates_pr_subject), pinned or not.
     static let finalOfWorkflowByPR = """
         SELECT id FROM updates INDEXED BY updates_pr_subject
-        WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND context = ? AND \(SQLiteStore.isTerminalState)
+        WHERE provider = ? AND repo = ? AND pr = ? AND workflow_uid = ? AND context = ? AND \(SQLiteStore.terminalStateSQL)
         ORDER BY id DESC LIMIT 1
         """
 

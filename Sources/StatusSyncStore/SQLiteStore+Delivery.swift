@@ -124,7 +124,7 @@ extension SQLiteStore: DeliveryStore {
         let cond = subject.condition
         let rows = try Row.fetchAll(db, sql: """
             SELECT id, status, state, description, target_url, comment FROM updates
-            WHERE \(cond.sql) AND \(isLiveStatus) ORDER BY id
+            WHERE \(cond.sql) AND \(liveStatusSQL) ORDER BY id
             """, arguments: cond.arguments)
         guard let newest = rows.last else { return }
         func unsent(_ row: Row) -> Bool {
@@ -204,7 +204,7 @@ extension SQLiteStore: DeliveryStore {
     static func newerLiveUpdate(than job: DeliveryJob, in db: Database) throws -> Int64? {
         let subject = Subject(provider: job.provider, repo: job.repo, context: job.context, sha: job.sha, pr: job.pr, workflowUID: job.workflow.uid)
         let cond = subject.condition
-        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM updates WHERE \(cond.sql) AND id > ? AND \(isLiveStatus)"),
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM updates WHERE \(cond.sql) AND id > ? AND \(liveStatusSQL)"),
                                   arguments: cond.arguments + [job.id])
     }
 

@@ -28,8 +28,8 @@ public struct SQLiteStore: Sendable {
     static let terminalStateNames = ["success", "failure", "error", "cancelled", "skipped"]
     /// The same two tests as SQL conditions. Written as OR comparisons: SQLite evaluates an IN
     /// list of more than two constants through a temporary b-tree built for every run.
-    static let isLiveStatus = anyOf("status", liveStatusNames)
-    static let isTerminalState = anyOf("state", terminalStateNames)
+    static let liveStatusSQL = anyOf("status", liveStatusNames)
+    static let terminalStateSQL = anyOf("state", terminalStateNames)
     private static func anyOf(_ column: String, _ names: [String]) -> String {
         "(" + names.map { "\(column) = '\($0)'" }.joined(separator: " OR ") + ")"
     }
