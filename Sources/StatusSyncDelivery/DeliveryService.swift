@@ -34,6 +34,9 @@ public final class DeliveryService: Service, DeliveryTrigger {
     /// How often the loop looks at the queue when nothing wakes it (also catches requeues made
     /// by another process, such as `statussync retry`).
     let idlePoll: Duration
+    /// The first and the longest wait between tries of a store write that failed.
+    let storeRetryBase: Duration = .milliseconds(100)
+    let storeRetryCap: Duration = .seconds(2)
 
     public init(store: any DeliveryStore, providers: [any StatusProvider], settings: DeliverySettings,
                 shutdownGrace: ConfigDuration = .seconds(10), logger: Logger, idlePoll: Duration = .seconds(1),
@@ -126,73 +129,110 @@ public final class DeliveryService: Service, DeliveryTrigger {
         }
     }
 
-    /// One claimed update: resolve its PR head if needed, send it, record the outcome.
+    /// One claimed update: resolve its PR head if needed, send it, record the outcome. Every path
+    /// ends with the update moved on from `delivering` (docs/design.md#no-stranded-work).
     func deliver(_ claimed: DeliveryJob) async {
-        var job = claimed
-        let log = JobLogger(logger: logger, job: job)
+        let log = JobLogger(logger: logger, job: claimed)
         do {
-            guard let provider = providers[job.provider] else {
-                try await finish(job, attempt: nil, decision: .giveUp(.failed, error: "provider \(job.provider) is no longer configured on this server; add it back to providers: and run statussync retry \(job.id)"), log: log)
-                return
-            }
-            if let until = pausedUntil.withLock({ $0[provider.name] }), until > now() {
-                try await finish(job, attempt: nil, decision: .retry(at: until, countsAttempt: false, error: "provider \(provider.name) is rate-limited until \(Timestamp.rfc3339(Timestamp.ms(until)))"), log: log)
-                return
-            }
-            try await buckets[provider.name]?.acquire()
-
-            if job.sha == nil, let pr = job.pr {
-                var lookup: AttemptRecord? = nil
-                var pinned = try await store.pinnedHead(provider: job.provider, repo: job.repo, pr: pr, workflowUID: job.workflow.uid)
-                if pinned == nil {
-                    let (outcome, head) = await provider.resolvePullRequestHead(repo: job.repo, pr: pr)
-                    count(provider, outcome)
-                    lookup = attempt(outcome, .resolvePR)
-                    guard let head, outcome.errorClass == .ok else {
-                        try await finish(job, attempt: lookup, decision: decision(for: outcome, job: job, provider: provider.name), log: log)
-                        return
-                    }
-                    log.info("pinned pull request head", metadata: ["pr": "\(pr)", "sha": "\(head.sha)", "branch": "\(head.sourceBranch ?? "-")"])
-                    pinned = head
-                }
-                switch try await store.pin(job, head: pinned!, attempt: lookup) {
-                case .send(let pinned):
-                    job = pinned
-                case .notSent(let status):
-                    updateCounter(status)
-                    log.info("not sent after pinning the pull request head", metadata: ["delivery": "\(status.rawValue)"])
-                    return
-                case .busy:
-                    return
-                }
-            }
-            guard let sha = job.sha else { return }
-            let outcome = await provider.postStatus(StatusDelivery(
-                repo: job.repo, sha: sha, ref: job.ref, context: job.context, state: job.state,
-                description: job.description, targetURL: job.targetURL))
-            count(provider, outcome)
-            var attempts = [attempt(outcome, .status)]
-            var last = outcome
-            if outcome.errorClass == .ok, let text = job.comment, let pr = job.pr {
-                // The sticky comment follows the status; one upsert at a time per PR and context.
-                let sticky = StickyComment(pr: pr, context: job.context, body: text)
-                let repo = job.repo
-                last = await commentLocks.withLock("\(provider.name)\u{1F}\(repo)\u{1F}\(pr)\u{1F}\(job.context)") {
-                    await provider.upsertComment(repo: repo, comment: sticky)
-                }
-                count(provider, last)
-                attempts.append(attempt(last, .comment))
-            }
-            if last.errorClass == .ok {
-                try await finish(job, attempts: attempts, decision: .delivered, log: log)
-                StatusMetrics.delivered(after: Int64(now().timeIntervalSince(job.createdAt) * 1e9))
-            } else {
-                try await finish(job, attempts: attempts, decision: decision(for: last, job: job, provider: provider.name), log: log)
-            }
-        } catch is CancellationError {
-            log.info("delivery abandoned at shutdown; retried at next start")
+            try await send(claimed, log: log)
         } catch {
-            log.error("cannot record the delivery outcome; the update is retried after restart", metadata: ["error": "\(error)"])
+            // Only cancellation gets here (store writes are retried until they commit): the
+            // shutdown grace is over, and crash recovery requeues the update at the next start.
+            log.info("delivery abandoned at shutdown; retried at next start")
+        }
+    }
+
+    private func send(_ claimed: DeliveryJob, log: JobLogger) async throws {
+        var job = claimed
+        guard let provider = providers[job.provider] else {
+            try await finish(job, attempt: nil, decision: .giveUp(.failed, error: "provider \(job.provider) is no longer configured on this server; add it back to providers: and run statussync retry \(job.id)"), log: log)
+            return
+        }
+        if let until = pausedUntil.withLock({ $0[provider.name] }), until > now() {
+            try await finish(job, attempt: nil, decision: .retry(at: until, countsAttempt: false, error: "provider \(provider.name) is rate-limited until \(Timestamp.rfc3339(Timestamp.ms(until)))"), log: log)
+            return
+        }
+        try await buckets[provider.name]?.acquire()
+
+        if job.sha == nil, let pr = job.pr {
+            var lookup: AttemptRecord? = nil
+            var pinned = try await persisting("read the pinned pull request head", log: log) {
+                try await self.store.pinnedHead(provider: job.provider, repo: job.repo, pr: pr, workflowUID: job.workflow.uid)
+            }
+            if pinned == nil {
+                let (outcome, head) = await provider.resolvePullRequestHead(repo: job.repo, pr: pr)
+                count(provider, outcome)
+                lookup = attempt(outcome, .resolvePR)
+                guard let head, outcome.errorClass == .ok else {
+                    try await finish(job, attempt: lookup, decision: decision(for: outcome, job: job, provider: provider.name), log: log)
+                    return
+                }
+                log.info("pinned pull request head", metadata: ["pr": "\(pr)", "sha": "\(head.sha)", "branch": "\(head.sourceBranch ?? "-")"])
+                pinned = head
+            }
+            let head = pinned!
+            let unpinned = job
+            switch try await persisting("pin the pull request head", log: log, { try await self.store.pin(unpinned, head: head, attempt: lookup) }) {
+            case .send(let pinned):
+                job = pinned
+            case .notSent(let status):
+                updateCounter(status)
+                log.info("not sent after pinning the pull request head", metadata: ["delivery": "\(status.rawValue)"])
+                return
+            case .busy:
+                return
+            }
+        }
+        guard let sha = job.sha else {
+            try await finish(job, attempt: nil, decision: .giveUp(.failed, error: "the update has neither a sha nor a pull request to resolve one from"), log: log)
+            return
+        }
+        let outcome = await provider.postStatus(StatusDelivery(
+            repo: job.repo, sha: sha, ref: job.ref, context: job.context, state: job.state,
+            description: job.description, targetURL: job.targetURL))
+        count(provider, outcome)
+        var attempts = [attempt(outcome, .status)]
+        var last = outcome
+        if outcome.errorClass == .ok, let text = job.comment, let pr = job.pr {
+            // The sticky comment follows the status; one upsert at a time per PR and context.
+            let sticky = StickyComment(pr: pr, context: job.context, body: text)
+            let repo = job.repo
+            last = await commentLocks.withLock("\(provider.name)\u{1F}\(repo)\u{1F}\(pr)\u{1F}\(job.context)") {
+                await provider.upsertComment(repo: repo, comment: sticky)
+            }
+            count(provider, last)
+            attempts.append(attempt(last, .comment))
+        }
+        if last.errorClass == .ok {
+            try await finish(job, attempts: attempts, decision: .delivered, log: log)
+            StatusMetrics.delivered(after: Int64(now().timeIntervalSince(job.createdAt) * 1e9))
+        } else {
+            try await finish(job, attempts: attempts, decision: decision(for: last, job: job, provider: provider.name), log: log)
+        }
+    }
+
+    /// Runs a store operation until it succeeds. A provider call that was made must be recorded,
+    /// and an update must not stay `delivering` with nothing in flight: when the database cannot
+    /// take the write (locked past busyTimeout, disk full), the outcome is kept here and written
+    /// as soon as it can be, without a restart (docs/design.md#no-stranded-work). Throws only
+    /// `CancellationError`, once the shutdown grace is over.
+    func persisting<T: Sendable>(_ what: String, log: JobLogger, _ operation: () async throws -> T) async throws -> T {
+        var delay = storeRetryBase
+        var failures = 0
+        while true {
+            do {
+                let result = try await operation()
+                if failures > 0 { log.notice("the database accepts writes again; recorded", metadata: ["operation": "\(what)", "failures": "\(failures)"]) }
+                return result
+            } catch {
+                try Task.checkCancellation()
+                failures += 1
+                if failures == 1 {
+                    log.error("cannot \(what); keeping the outcome and trying again until the database accepts writes", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, storeRetryCap)
+            }
         }
     }
 
@@ -234,7 +274,9 @@ public final class DeliveryService: Service, DeliveryTrigger {
     }
 
     private func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision, log: JobLogger) async throws {
-        let status = try await store.finish(job, attempts: attempts, decision: decision)
+        let status = try await persisting("record the delivery outcome", log: log) {
+            try await self.store.finish(job, attempts: attempts, decision: decision)
+        }
         updateCounter(status)
         switch status {
         case .delivered:

@@ -12,9 +12,8 @@ struct HealthController<Store: CallStore>: Sendable {
         }
         router.get("/readyz") { _, _ in
             if state.isDraining { return JSONResponse.make(.serviceUnavailable, "{\"status\":\"draining\"}") }
-            return await store.isReady()
-                ? JSONResponse.make(.ok, "{\"status\":\"ready\"}")
-                : JSONResponse.make(.serviceUnavailable, "{\"status\":\"database not writable or not migrated\"}")
+            guard let problem = await store.readinessProblem() else { return JSONResponse.make(.ok, "{\"status\":\"ready\"}") }
+            return JSONResponse.error(.serviceUnavailable, problem)
         }
     }
 }

@@ -11,6 +11,10 @@ public final class AppDatabase: Sendable {
     /// The read-write pool (`serve`, `migrate`, `retry`, `prune`), or nil when opened read-only.
     let pool: DatabasePool?
     let readOnlyQueue: DatabaseQueue?
+    /// The file the writer opened (nil when opened read-only); see `checkFile()`.
+    let fileIdentity: DatabaseFileIdentity?
+    /// Failed and successful commits, for `/readyz` (docs/design.md#database-identity).
+    let writeHealth: WriteHealth
 
     var reader: any DatabaseReader { pool ?? readOnlyQueue! }
     var writer: any DatabaseWriter {
@@ -18,10 +22,12 @@ public final class AppDatabase: Sendable {
         return pool
     }
 
-    private init(path: String, pool: DatabasePool?, readOnlyQueue: DatabaseQueue?) {
+    private init(path: String, pool: DatabasePool?, readOnlyQueue: DatabaseQueue?, logger: Logger? = nil) {
         self.path = path
         self.pool = pool
         self.readOnlyQueue = readOnlyQueue
+        self.fileIdentity = pool == nil ? nil : DatabaseFileIdentity.current(path: path)
+        self.writeHealth = WriteHealth(path: path, logger: logger)
     }
 
     /// SQLite's process-wide settings (multi-thread mode, no memory statistics), applied once,
@@ -81,7 +87,7 @@ public final class AppDatabase: Sendable {
         guard journal.lowercased() == "wal" else {
             throw StoreError(.durabilityNotGuaranteed, "refusing to start: SQLite journal_mode is \(journal) on \(path), not wal (is the file on a network file system?)")
         }
-        let database = AppDatabase(path: path, pool: pool, readOnlyQueue: nil)
+        let database = AppDatabase(path: path, pool: pool, readOnlyQueue: nil, logger: logger)
         switch schema {
         case .migrate:
             let applied = try database.migrate(logger: logger)
@@ -113,20 +119,6 @@ public final class AppDatabase: Sendable {
         let database = AppDatabase(path: path, pool: nil, readOnlyQueue: queue)
         try database.checkSchemaCurrent()
         return database
-    }
-
-    /// Whether the writer can commit and the schema is current (`/readyz`).
-    public func isReady() async -> Bool {
-        guard let pool else { return false }
-        do {
-            return try await pool.write { db -> Bool in
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                try db.execute(sql: "PRAGMA user_version = \(version)")
-                return version == Self.latestVersion
-            }
-        } catch {
-            return false
-        }
     }
 
     /// The underlying SQLite error text, without GRDB's SQL echo.

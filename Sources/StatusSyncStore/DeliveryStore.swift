@@ -65,8 +65,6 @@ public enum FinishDecision: Sendable, Equatable {
     case retry(at: Date, countsAttempt: Bool, error: String)
     /// `failed` (permanent error) or `dead` (maxAttempts / maxAge reached).
     case giveUp(DeliveryStatus, error: String)
-    /// Not attempted (its subject was busy): back to the queue, attempt not counted.
-    case requeue
 }
 
 /// The outcome of pinning a PR head for a claimed update.

@@ -1,6 +1,14 @@
 import GRDB
 import Synchronization
 
+/// Told about every group-commit transaction: asked just before COMMIT whether it may commit
+/// (throwing rolls the batch back and fails every write in it), and told how it ended.
+protocol CommitMonitor: Sendable {
+    func beforeCommit() throws
+    func committed()
+    func failed(_ error: any Error)
+}
+
 /// Group commit: writes that arrive while a transaction is committing wait and are written
 /// together in the next one. N writes share one fsync, and each caller still gets its result only
 /// after the transaction holding its write has committed. When a write throws, the batch is
@@ -47,6 +55,7 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     private let writer: any DatabaseWriter
     private let work: Work
     private let maxBatch: Int
+    private let monitor: (any CommitMonitor)?
     private let state = Mutex(State())
     /// Transactions committed so far (for tests and diagnostics).
     private let batches = Atomic<Int>(0)
@@ -54,10 +63,11 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
     /// Writes waiting for a transaction (for tests and diagnostics).
     var queuedWrites: Int { state.withLock { $0.queue.count } }
 
-    init(writer: any DatabaseWriter, maxBatch: Int = 512, work: @escaping Work) {
+    init(writer: any DatabaseWriter, maxBatch: Int = 512, monitor: (any CommitMonitor)? = nil, work: @escaping Work) {
         self.writer = writer
         self.work = work
         self.maxBatch = maxBatch
+        self.monitor = monitor
     }
 
     func submit(_ input: Input) async throws -> Output {
@@ -77,6 +87,12 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
         writer.asyncWriteWithoutTransaction { db in
             var batch = batch
             let results = self.commit(&batch, in: db)
+            // A batch whose every write failed did not commit (or committed nothing).
+            if case .failure(let error)? = results.first, results.allSatisfy({ (try? $0.get()) == nil }) {
+                self.monitor?.failed(error)
+            } else {
+                self.monitor?.committed()
+            }
             for (pending, result) in zip(batch, results) { pending.continuation.resume(with: result) }
             let next = self.state.withLock { $0.next(max: self.maxBatch) }
             if !next.isEmpty { self.write(next) }
@@ -104,6 +120,7 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
                         batch += state.withLock { $0.take(max: maxBatch - batch.count) }
                     }
                 }
+                try monitor?.beforeCommit()
                 try db.cachedStatement(sql: "COMMIT TRANSACTION").run([])
             } catch {
                 if db.isInsideTransaction { try? db.rollback() }
@@ -111,6 +128,9 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
             }
             batches.add(1, ordering: .relaxed)
             return outputs.map { .success($0) }
+        } catch let error as StoreError where error.code == .databaseFileChanged {
+            // The monitor refused the commit: writing the batch again cannot help.
+            return batch.map { _ in .failure(error) }
         } catch where batch.count > 1 {
             // Something failed and the whole transaction rolled back: write the batch again with
             // a savepoint per input, so only the inputs that fail get the error.
@@ -129,6 +149,7 @@ final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
                         }
                         return output
                     }
+                    try monitor?.beforeCommit()
                     return .commit
                 }
                 batches.add(1, ordering: .relaxed)

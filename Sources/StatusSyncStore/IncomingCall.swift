@@ -74,5 +74,6 @@ public struct AcceptResult: Sendable {
 /// Where the HTTP layer records calls. One call, one transaction; the reply only after commit.
 public protocol CallStore: Sendable {
     func accept(_ call: IncomingCall) async throws -> AcceptResult
-    func isReady() async -> Bool
+    /// Why the store cannot take writes now (`/readyz`), or nil when it can.
+    func readinessProblem() async -> String?
 }

@@ -173,10 +173,6 @@ extension SQLiteStore: DeliveryStore {
                     WHERE id = ?
                     """).execute(arguments: [at, at, job.id])
                 return .delivered
-            case .requeue:
-                try db.execute(sql: "UPDATE updates SET status = 'queued', next_attempt_at = ?, attempts = MAX(attempts - 1, 0) WHERE id = ?",
-                               arguments: [at, job.id])
-                return .queued
             case .retry(let next, let counts, let error):
                 if let newer = try Self.newerLiveUpdate(than: job, in: db) {
                     try Self.supersede(job.id, by: newer, error: error, at: at, in: db)

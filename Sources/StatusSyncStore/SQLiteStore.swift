@@ -15,7 +15,7 @@ public struct SQLiteStore: Sendable {
         self.database = database
         self.now = now
         self.batcher = database.pool.map { pool in
-            GroupCommit(writer: pool) { write, db in try write.perform(in: db) }
+            GroupCommit(writer: pool, monitor: database) { write, db in try write.perform(in: db) }
         }
     }
 
@@ -52,5 +52,5 @@ public struct SQLiteStore: Sendable {
 }
 
 extension SQLiteStore: CallStore {
-    public func isReady() async -> Bool { await database.isReady() }
+    public func readinessProblem() async -> String? { await database.readinessProblem() }
 }

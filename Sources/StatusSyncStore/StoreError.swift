@@ -8,6 +8,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case cannotOpen
         case notFound
         case migrationFailed
+        /// The database file was deleted, renamed or replaced while open for writing.
+        case databaseFileChanged
     }
 
     public let code: Code
