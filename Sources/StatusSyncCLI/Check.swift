@@ -14,9 +14,13 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         var failures = 0
+        var firstFailure = ""
         func report(_ ok: Bool, _ text: String) {
-            if !ok { failures += 1 }
-            print("\(ok ? "ok  " : "FAIL")  \(text)")
+            if !ok {
+                if failures == 0 { firstFailure = text }
+                failures += 1
+            }
+            print("\(ok ? "ok  " : "FAIL")  \(text.escapingControlCharacters)")
         }
 
         let config: AppConfig
@@ -25,7 +29,7 @@ struct Check: AsyncParsableCommand {
             report(true, "config: \(config.source)")
         } catch {
             report(false, "config: \(error)")
-            throw ExitCode(1)
+            throw CLIError("check failed: the config cannot be loaded: \(error)")
         }
         if !config.listen.isLoopback && config.agentTokenFile == nil && config.tenants.isEmpty {
             report(false, "listen \(config.listen): not loopback, so agentTokenFile (or tenants) is required")
@@ -61,7 +65,8 @@ struct Check: AsyncParsableCommand {
         checkDatabase(config, report: report)
         if failures > 0 {
             print("\(failures) check\(failures == 1 ? "" : "s") failed")
-            throw ExitCode(1)
+            // The report stays on stdout; stderr gets the one-line reason every runtime error has.
+            throw CLIError("\(failures) check\(failures == 1 ? "" : "s") failed, first: \(firstFailure)")
         }
         print("all checks passed")
     }

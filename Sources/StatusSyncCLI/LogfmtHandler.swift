@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StatusSyncCore
 
 /// One line per event on stderr: `ts=… level=info msg="…" key=value …` (logfmt), so logs are
 /// greppable and machine-readable. Metadata carries workflow and update ids; never tokens.
@@ -28,20 +29,20 @@ struct LogfmtHandler: LogHandler {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// A logfmt value: bare when it can be, else quoted with `\` and `"` escaped and every control
+    /// character written as an escape, so a value from outside cannot forge or hide a line.
     static func quote(_ s: String) -> String {
-        let needsQuotes = s.isEmpty || s.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline }
+        let needsQuotes = s.isEmpty || s.unicodeScalars.contains {
+            $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.needsEscapeOnDisplay
+        }
         guard needsQuotes else { return s }
         let escaped = s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-        return "\"\(escaped)\""
+        return "\"\(escaped.escapingControlCharacters)\""
     }
 
     static func timestamp() -> String {
         var tv = timeval()
         gettimeofday(&tv, nil)
-        return StatusSyncStoreTime.rfc3339(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)
+        return Timestamp.rfc3339(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)
     }
 }
-
-import StatusSyncStore
-typealias StatusSyncStoreTime = Timestamp

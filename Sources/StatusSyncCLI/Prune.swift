@@ -7,7 +7,7 @@ struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete finished history older than a duration (serve also does this hourly, per `retention`).",
         discussion: """
-            Removes updates in every state but queued and delivering, with their attempts and calls, and
+            Removes updates in every state but queued and delivering, with their attempts and calls, and \
             calls that back no update. Works in small transactions, so it is safe while serve runs.
             """
     )

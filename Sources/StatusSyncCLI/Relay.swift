@@ -11,10 +11,10 @@ struct Relay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the small stateless plugin sidecar that forwards calls to a central statussync serve.",
         discussion: """
-            Checks the agent's bearer token, answers 400 and {} (other plugins' templates) itself, and
-            forwards calls of its plugin keys to URL/api/v1/template.execute with the tenant token,
-            returning the reply unchanged. When the central service is unreachable or answers 5xx it
-            answers Running with a 15s requeue, so the agent asks again. Keeps no state.
+            Checks the agent's bearer token, answers 400 and {} (other plugins' templates) itself, and \
+            forwards calls of its plugin keys to URL/api/v1/template.execute with the tenant token, \
+            returning the reply unchanged. When the central service is unreachable or answers 5xx it \
+            answers Running with a 15s requeue, so the agent asks again. Keeps no state. \
             The tenant token comes from --tenant-token-file or STATUSSYNC_TENANT_TOKEN.
             """
     )

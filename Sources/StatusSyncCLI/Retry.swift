@@ -7,9 +7,9 @@ struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Requeue failed or dead updates (attempts and the age clock reset; history kept).",
         discussion: """
-            A running serve picks requeued updates up within 2 seconds. An ID that is not failed or dead
-            is reported on stderr and makes the exit status 1; the others are still requeued. An update
-            with a newer update for the same context is marked superseded instead of being sent again,
+            A running serve picks requeued updates up within 2 seconds. An ID that is not failed or dead \
+            is reported on stderr and makes the exit status 1; the others are still requeued. An update \
+            with a newer update for the same context is marked superseded instead of being sent again, \
             so a retry never moves a commit status backwards.
             """
     )

@@ -15,9 +15,9 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Argo executor plugin server and the background delivery loop.",
         discussion: """
-            Listens for POST /api/v1/template.execute (plus /healthz, /readyz, /metrics), records every
-            call and status update in SQLite (WAL, synchronous=FULL) before replying, and delivers the
-            updates to the configured providers with retries. Migrations are applied at start.
+            Listens for POST /api/v1/template.execute (plus /healthz, /readyz, /metrics), records every \
+            call and status update in SQLite (WAL, synchronous=FULL) before replying, and delivers the \
+            updates to the configured providers with retries. Migrations are applied at start. \
             SIGTERM/SIGINT stop gracefully: new calls get 503, in-flight provider calls get shutdownGrace.
             """
     )
@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
             logger.notice("listening", metadata: [
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "sqlite": "\(sqlite)", "config": "\(settings.source)",
                 "providers": "\(providers.map { "\($0.name)(\($0.kind))" }.joined(separator: ","))",
-                "auth": "\(settings.agentTokenFile == nil ? "" : "agentTokenFile ")\(settings.tenants.isEmpty ? "" : "\(settings.tenants.count) tenants")\(authorizer == nil ? "none" : "")",
+                "auth": "\(Self.authSummary(settings))",
             ])
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)
@@ -93,10 +93,13 @@ struct Serve: AsyncParsableCommand {
                                                  http: http, logger: logger)
         logger.notice("stopped")
     }
-}
 
-/// A one-line runtime error for the CLI (exit status 1).
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+    /// How callers are authenticated, for the start-up line: "agentTokenFile", "2 tenants",
+    /// "agentTokenFile, 2 tenants" or "none".
+    static func authSummary(_ config: AppConfig) -> String {
+        var parts: [String] = []
+        if config.agentTokenFile != nil { parts.append("agentTokenFile") }
+        if !config.tenants.isEmpty { parts.append("\(config.tenants.count) tenant\(config.tenants.count == 1 ? "" : "s")") }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
 }

@@ -51,6 +51,6 @@ struct Show: AsyncParsableCommand {
             let status = a.httpStatus.map { "HTTP \($0)" } ?? "no response"
             lines.append("  \(a.at)  \(a.operation)  \(status)  \(a.errorClass)  \(a.durationMs)ms\(a.error.map { "  \($0)" } ?? "")")
         }
-        print(lines.joined(separator: "\n"))
+        print(lines.map(\.escapingControlCharacters).joined(separator: "\n"))
     }
 }

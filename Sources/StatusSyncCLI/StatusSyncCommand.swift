@@ -6,13 +6,17 @@ public struct StatusSyncCommand: AsyncParsableCommand {
         commandName: "statussync",
         abstract: "Durable commit statuses for Argo Workflows: an executor plugin server and its operator CLI.",
         discussion: """
-            serve runs the Argo executor plugin (POST /api/v1/template.execute) and delivers statuses to
-            GitHub in the background; relay is the small sidecar that forwards to a central serve. The other commands read or maintain the same SQLite database and
-            work while serve runs.
+            serve runs the Argo executor plugin (POST /api/v1/template.execute): it records every call \
+            and status update in SQLite before it replies, and delivers the statuses in the background \
+            to GitHub, GitHub Enterprise, GitLab, Gitea/Forgejo, Bitbucket Cloud or Bitbucket Data \
+            Center. relay is the small stateless sidecar that forwards calls to a central serve. The \
+            other commands read or maintain the same SQLite database and work while serve runs.
 
-            Configuration: --config FILE or STATUSSYNC_CONFIG; without either, serve uses the embedded
-            defaults (127.0.0.1:3001, ./statussync.sqlite, a github provider when GITHUB_TOKEN is set).
-            Exit status: 0 success, 1 runtime error, 64 usage error.
+            Configuration: --config FILE or STATUSSYNC_CONFIG; without either, serve uses the embedded \
+            defaults (127.0.0.1:3001, ./statussync.sqlite, a github provider when GITHUB_TOKEN is set, \
+            a gitlab one when GITLAB_TOKEN is set).
+
+            Exit status: 0 success, 1 runtime error (with a one-line reason on stderr), 64 usage error.
             """,
         version: StatusSyncVersion.current,
         subcommands: [Serve.self, Relay.self, History.self, Calls.self, Show.self, Backlog.self, Retry.self, Prune.self, Migrate.self, Check.self]

@@ -1,11 +1,15 @@
-/// A plain left-aligned text table for terminal output.
+import Foundation
+import StatusSyncCore
+
+/// A plain left-aligned text table for terminal output. Cells show control characters escaped
+/// (a stored value from outside must not add, overwrite or hide rows); `--json` stays exact.
 struct TextTable {
     var headers: [String]
     var rows: [[String]] = []
 
     init(_ headers: [String]) { self.headers = headers }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    mutating func add(_ row: [String]) { rows.append(row.map(\.escapingControlCharacters)) }
 
     func render() -> String {
         var widths = headers.map(\.count)
@@ -20,5 +24,3 @@ struct TextTable {
         return ([line(headers)] + rows.map(line)).joined(separator: "\n")
     }
 }
-
-import Foundation

@@ -47,15 +47,35 @@ public struct ExecuteTemplateArgs: Sendable {
         }
         let metadata = workflow["metadata"]?.objectValue ?? [:]
         let ref = WorkflowRef(
-            namespace: metadata["namespace"]?.stringValue ?? "",
-            name: metadata["name"]?.stringValue ?? "",
-            uid: metadata["uid"]?.stringValue ?? ""
+            namespace: try metadataText(metadata, "namespace"),
+            name: try metadataText(metadata, "name"),
+            uid: try metadataText(metadata, "uid")
         )
+        let templateName = template["name"]?.stringValue ?? ""
+        if templateName.utf8.contains(0) {
+            throw ArgsError("template.name contains a NUL character (\\u0000); Argo never sends one, so the body was not written by the agent")
+        }
         return ExecuteTemplateArgs(
             workflow: ref,
-            templateName: template["name"]?.stringValue ?? "",
+            templateName: templateName,
             plugin: template["plugin"]?.objectValue ?? [:]
         )
+    }
+}
+
+/// `workflow.metadata.<field>`: a string without NUL, or "" when absent (Argo before v3.4.2 sends
+/// no uid). A number, an object or a NUL would be stored as something other than what was sent.
+private func metadataText(_ metadata: [String: JSONValue], _ field: String) throws(ArgsError) -> String {
+    switch metadata[field] {
+    case nil, .null?:
+        return ""
+    case .string(let text)?:
+        guard !text.utf8.contains(0) else {
+            throw ArgsError("workflow.metadata.\(field) contains a NUL character (\\u0000); send the workflow's \(field) as Argo writes it")
+        }
+        return text
+    case let other?:
+        throw ArgsError("workflow.metadata.\(field) is \(other.typeDescription), not a string; send the workflow's \(field) as Argo writes it")
     }
 }
 

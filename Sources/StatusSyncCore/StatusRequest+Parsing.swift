@@ -195,7 +195,12 @@ private struct FieldReader {
     private func scalarText(_ name: String) throws(PluginBodyError) -> String? {
         switch fields[name] {
         case nil, .null?: return nil
-        case .string(let s)?: return s
+        case .string(let s)?:
+            // A NUL would end the text early where it is stored or sent: refuse it rather than cut.
+            guard !s.utf8.contains(0) else {
+                throw PluginBodyError("\(name) contains a NUL character (\\u0000): remove it from the template's \(name)")
+            }
+            return s
         case let other?:
             throw PluginBodyError("\(name) is \(other.typeDescription); write it as a string (quote it in YAML)")
         }

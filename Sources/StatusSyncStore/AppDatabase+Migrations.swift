@@ -1,4 +1,5 @@
 import Foundation
+import StatusSyncCore
 import GRDB
 import Logging
 

@@ -121,10 +121,14 @@ struct OperationsEndToEndTests {
             let bad = try await ServeProcess.cli(["check", "--config", config], environment: ["E2E_GITHUB_TOKEN": "wrong"], in: dir)
             #expect(bad.status == 1)
             #expect(bad.out.contains("FAIL") && bad.out.contains("HTTP 401") && bad.out.contains("Bad credentials"))
+            // Every runtime error has a one-line reason on stderr; the report stays on stdout.
+            #expect(bad.err.contains("1 check failed") && bad.err.contains("HTTP 401"), "\(bad.err)")
+            #expect(bad.err.split(separator: "\n").count == 1)
 
             let unset = try await ServeProcess.cli(["check", "--config", config], environment: ["E2E_GITHUB_TOKEN": ""], in: dir)
             #expect(unset.status == 1)
             #expect(unset.out.contains("environment variable E2E_GITHUB_TOKEN is not set or empty"))
+            #expect(unset.err.contains("E2E_GITHUB_TOKEN"), "\(unset.err)")
         }
     }
 }
