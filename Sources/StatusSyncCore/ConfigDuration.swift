@@ -1,3 +1,5 @@
+import Foundation
+
 /// A duration written as in the config and CLI: `500ms`, `10s`, `5m`, `2h`, `30d` (combinations
 /// such as `1h30m` too).
 public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -69,5 +71,3 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
 
     public static let syntaxHelp = "a duration such as 500ms, 10s, 5m, 2h or 30d"
 }
-
-import Foundation

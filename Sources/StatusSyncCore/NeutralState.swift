@@ -1,3 +1,5 @@
+import Foundation
+
 /// The provider-independent state of a commit status. Argo phases and neutral names, in any case,
 /// map onto it; anything else is invalid (never silently "error").
 public enum NeutralState: String, Sendable, CaseIterable, Codable {
@@ -44,5 +46,3 @@ public enum NeutralState: String, Sendable, CaseIterable, Codable {
     public static let acceptedSpellings =
         "pending, running, success, failure, error, cancelled, skipped, or an Argo phase (Pending, Running, Succeeded, Failed, Error, Skipped, Omitted)"
 }
-
-import Foundation

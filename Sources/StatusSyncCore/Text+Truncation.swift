@@ -1,3 +1,5 @@
+import Foundation
+
 extension String {
     /// Trims to at most `limit` Unicode scalars, with a final `…` inside the limit when cut.
     public func truncated(toScalars limit: Int) -> String {
@@ -16,5 +18,3 @@ extension String {
         return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import StatusSyncCore
 
 /// What Bitbucket Cloud and Data Center share: build-status keys, states and token handling.
@@ -35,22 +36,7 @@ enum Bitbucket {
 
     /// `Authorization` for a Bitbucket token: `user:app-password` is Basic, anything else Bearer.
     static func authorization(_ token: String) -> String {
-        if token.contains(":") { return "Basic " + base64(Array(token.utf8)) }
+        if token.contains(":") { return "Basic " + Data(token.utf8).base64EncodedString() }
         return "Bearer \(token)"
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var out = ""
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : "=")
-            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : "=")
-            i += 3
-        }
-        return out
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import StatusSyncCore
 
 /// The HTTP client every provider shares: explicit timeouts, redirects never followed (a token is
 /// only ever sent to the configured origin), bounded response bodies.
@@ -78,5 +79,3 @@ public final class ProviderHTTPClient: Sendable {
         }
     }
 }
-
-import StatusSyncCore

@@ -3,8 +3,6 @@ import StatusSyncCore
 
 /// Every provider kind of this build (generated from `Kinds/*Provider.swift`).
 public enum ProviderRegistry {
-    public static var types: [any ProviderType.Type] { RegisteredProviders.all }
-
     /// The kinds and their traits, for config parsing and plugin-body validation.
     public static let catalog = ProviderCatalog(RegisteredProviders.all.map { $0.traits })
 

@@ -59,7 +59,8 @@ extension SQLiteStore {
         }
         let subjectScan = try scan ?? scanSubject(subject, call: call, in: db)
 
-        let (status, linked, queuedBefore) = try decide(request, scan: subjectScan, workflowUID: call.workflow.uid, in: db)
+        let decision = try decide(request, scan: subjectScan, workflowUID: call.workflow.uid, in: db)
+        let (status, linked) = (decision.status, decision.linked)
 
         try db.cachedStatement(sql: AcceptSQL.insertUpdate).run([
             .integer(at), .text(request.provider), .text(request.repo), SQLArgument(sha), SQLArgument(request.pr), SQLArgument(ref),
@@ -69,7 +70,7 @@ extension SQLiteStore {
             .integer(at), status == .queued ? .null : .integer(at),
         ])
         let updateID = db.lastInsertedRowID
-        if status == .queued && queuedBefore {
+        if decision.supersedesQueued {
             // By id, as the scan found them: an UPDATE of these columns that searched the subject
             // would first collect the rows in a temporary b-tree.
             let supersede = try db.cachedStatement(sql: AcceptSQL.supersede)
@@ -106,9 +107,35 @@ extension SQLiteStore {
         /// This workflow's latest final update in the subject.
         var finalOfWorkflow: Int64?
         /// The subject's current update: its newest live one.
-        var current: (id: Int64, queued: Bool, state: String?, description: String?, targetURL: String?, comment: String?)?
+        var current: CurrentUpdate?
         /// The subject's queued updates (a new update supersedes them), newest first.
         var queued: [Int64] = []
+    }
+
+    /// A subject's current update, with what dedup compares.
+    struct CurrentUpdate {
+        var id: Int64
+        var isQueued: Bool
+        var state: String?
+        var description: String?
+        var targetURL: String?
+        var comment: String?
+
+        /// Whether `request` would set the same status again (docs/design.md#dedup).
+        func equals(_ request: StatusRequest) -> Bool {
+            state == request.state.rawValue && description == request.description
+                && targetURL == request.targetURL && comment == request.comment
+        }
+    }
+
+    /// What the accept transaction decided for a new update.
+    struct AcceptDecision {
+        /// `queued`, `duplicate` or `stale`.
+        var status: DeliveryStatus
+        /// The update it duplicates, or the final update that makes it stale.
+        var linked: Int64?
+        /// Whether the subject's queued updates are superseded by this one.
+        var supersedesQueued: Bool
     }
 
     /// The first call with this explicit key (scoped to the tenant).
@@ -135,7 +162,8 @@ extension SQLiteStore {
                     scan.queued.append(id)
                 }
                 if scan.current == nil, let status, SQLiteStore.liveStatusNames.contains(status) {
-                    scan.current = (id, status == DeliveryStatus.queued.rawValue, row.text(2), row.text(3), row.text(4), row.text(5))
+                    scan.current = CurrentUpdate(id: id, isQueued: status == DeliveryStatus.queued.rawValue, state: row.text(2),
+                                                 description: row.text(3), targetURL: row.text(4), comment: row.text(5))
                 }
                 if ofWorkflow, scan.finalOfWorkflow == nil, let state = row.text(2), SQLiteStore.terminalStateNames.contains(state) {
                     scan.finalOfWorkflow = id
@@ -152,7 +180,7 @@ extension SQLiteStore {
     /// update), or queued; and whether the current update is itself still queued (then it, and
     /// any older queued one, is superseded by the new one; otherwise there is nothing to supersede,
     /// and the claim would catch an older straggler anyway).
-    static func decide(_ request: StatusRequest, scan: SubjectScan, workflowUID: String, in db: Database) throws -> (DeliveryStatus, Int64?, Bool) {
+    static func decide(_ request: StatusRequest, scan: SubjectScan, workflowUID: String, in db: Database) throws -> AcceptDecision {
         if !request.state.isTerminal {
             // This workflow's latest final update for the context: in the subject, and on the pull
             // request (its updates from before the head was pinned).
@@ -164,14 +192,11 @@ extension SQLiteStore {
                         return false
                     }
             }
-            if let terminal { return (.stale, terminal, false) }
+            if let terminal { return AcceptDecision(status: .stale, linked: terminal, supersedesQueued: false) }
         }
-        guard let current = scan.current else { return (.queued, nil, false) }
-        if current.state == request.state.rawValue, current.description == request.description,
-           current.targetURL == request.targetURL, current.comment == request.comment {
-            return (.duplicate, current.id, false)
-        }
-        return (.queued, nil, current.queued)
+        guard let current = scan.current else { return AcceptDecision(status: .queued, linked: nil, supersedesQueued: false) }
+        if current.equals(request) { return AcceptDecision(status: .duplicate, linked: current.id, supersedesQueued: false) }
+        return AcceptDecision(status: .queued, linked: nil, supersedesQueued: current.isQueued)
     }
 
     /// The wait-mode reply for an update's current state (following a duplicate to its original).

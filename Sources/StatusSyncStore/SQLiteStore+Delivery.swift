@@ -164,34 +164,32 @@ extension SQLiteStore: DeliveryStore {
 
     static func finish(_ request: FinishRequest, in db: Database) throws -> DeliveryStatus {
         let (job, decision, at) = (request.job, request.decision, request.at)
-        do {
-            for attempt in request.attempts { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
-            switch decision {
-            case .delivered:
-                try db.cachedStatement(sql: """
-                    UPDATE updates SET status = 'delivered', delivered_at = ?, finished_at = ?, next_attempt_at = NULL, last_error = NULL
-                    WHERE id = ?
-                    """).execute(arguments: [at, at, job.id])
-                return .delivered
-            case .retry(let next, let counts, let error):
-                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
-                    try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
-                    return .superseded
-                }
-                try db.cachedStatement(sql: """
-                    UPDATE updates SET status = 'queued', next_attempt_at = ?, last_error = ?, attempts = attempts - ?
-                    WHERE id = ?
-                    """).execute(arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
-                return .queued
-            case .giveUp(let status, let error):
-                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
-                    try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
-                    return .superseded
-                }
-                try db.execute(sql: "UPDATE updates SET status = ?, last_error = ?, finished_at = ?, next_attempt_at = NULL WHERE id = ?",
-                               arguments: [status.rawValue, error, at, job.id])
-                return status
+        for attempt in request.attempts { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
+        switch decision {
+        case .delivered:
+            try db.cachedStatement(sql: """
+                UPDATE updates SET status = 'delivered', delivered_at = ?, finished_at = ?, next_attempt_at = NULL, last_error = NULL
+                WHERE id = ?
+                """).execute(arguments: [at, at, job.id])
+            return .delivered
+        case .retry(let next, let counts, let error):
+            if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+                return .superseded
             }
+            try db.cachedStatement(sql: """
+                UPDATE updates SET status = 'queued', next_attempt_at = ?, last_error = ?, attempts = attempts - ?
+                WHERE id = ?
+                """).execute(arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
+            return .queued
+        case .giveUp(let status, let error):
+            if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+                return .superseded
+            }
+            try db.execute(sql: "UPDATE updates SET status = ?, last_error = ?, finished_at = ?, next_attempt_at = NULL WHERE id = ?",
+                           arguments: [status.rawValue, error, at, job.id])
+            return status
         }
     }
 
