@@ -10,6 +10,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
+    /// Whether the loop is parked, waiting for a signal (tests wait for this instead of sleeping).
+    var hasWaiter: Bool { state.withLock { $0.waiter != nil } }
+
     func signal() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if let w = s.waiter {

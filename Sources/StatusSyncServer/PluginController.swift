@@ -73,16 +73,11 @@ public struct PluginController<Store: CallStore>: Sendable {
             return JSONResponse.make(.ok, "{}")
         }
 
-        let explicitKey = body["key"]?.stringValue.map(\.trimmed).flatMap { $0.isEmpty ? nil : $0 }
-        var parsed = Result { () throws(PluginBodyError) in try StatusRequest.parse(body: body, workflow: args.workflow, rules: rules) }
-        if case .tenant(let tenant) = caller, case .success(let r) = parsed, !tenant.allows(repo: r.repo) {
-            parsed = .failure(PluginBodyError("repo \(r.repo) is not allowed for tenant \(tenant.name) (allowed: \(tenant.repos.map(\.pattern).joined(separator: ", "))); ask the statussync operator to add it to the tenant's repos"))
+        let call = IncomingCall(args: args, argsText: String(decoding: data, as: UTF8.self), pluginKey: key, body: body, rules: rules,
+                                tenant: caller.tenantName) { request in
+            guard case .tenant(let tenant) = caller, !tenant.allows(repo: request.repo) else { return nil }
+            return PluginBodyError("repo \(request.repo) is not allowed for tenant \(tenant.name) (allowed: \(tenant.repos.map(\.pattern).joined(separator: ", "))); ask the statussync operator to add it to the tenant's repos")
         }
-        let call = IncomingCall(
-            receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: key,
-            argsText: String(decoding: data, as: UTF8.self), bodyCanonical: body.canonicalText, explicitKey: explicitKey,
-            request: parsed, tenant: caller.tenantName
-        )
         let result: AcceptResult
         do {
             result = try await store.accept(call)

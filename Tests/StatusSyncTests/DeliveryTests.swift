@@ -54,7 +54,8 @@ struct DeliveryTests {
         let store = try SQLiteStore.temporary(in: dir)
         try await FakeGitHub.run { fake in
             try await Self.withDelivery(store, fake, idlePoll: .seconds(600)) { delivery in
-                try await Task.sleep(for: .milliseconds(100))
+                // The loop has looked at the empty queue and parked for its 600 s idle poll.
+                #expect(try await eventually { delivery.signal.hasWaiter })
                 let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
                 delivery.wake()
                 #expect(try await eventually(timeout: .seconds(5)) { try await Self.status(store, r.updateID) == .delivered })
@@ -99,8 +100,9 @@ struct DeliveryTests {
                 let detail = try #require(try await store.detail(id: r.updateID!))
                 #expect(detail.update.delivery.lastError?.contains("No commit found for SHA") == true)
                 #expect(detail.attempts.count == 1)
-                try await Task.sleep(for: .milliseconds(300))
-                #expect(fake.requests.count == 1, "never retried")
+                #expect(detail.update.delivery.nextAttemptAt == nil, "never retried: no next attempt scheduled")
+                #expect(try await store.backlog().isEmpty)
+                #expect(fake.requests.count == 1)
             }
         }
     }

@@ -24,7 +24,8 @@ struct OperationsEndToEndTests {
             #expect(try await eventually { fake.requests.count == 1 })
             let stopped = ContinuousClock.now
             kill(serve.process.processIdentifier, SIGTERM)
-            try await Task.sleep(for: .milliseconds(200))
+            // Draining once /readyz says so.
+            #expect(await eventually { await HTTP.get("\(serve.baseURL)/readyz", timeout: .milliseconds(500)) == 503 })
             let (during, text) = try await Self.post(serve, ["repo": "my-org/app", "sha": CallFactory.sha, "state": "Failed", "context": "late"])
             #expect(during == 503, "new calls during the drain: \(during) \(text)")
             await serve.waitForExit()

@@ -82,10 +82,7 @@ case "store":
             + "\"template\":{\"name\":\"report\",\"inputs\":{},\"outputs\":{},\"metadata\":{},\"plugin\":{\"statussync\":"
             + "{\"context\":\"bench-\(caller)-\(i)\",\"repo\":\"my-org/app\",\"sha\":\"6dcb09b5b57875f334f61aebed695e2e4193db5e\",\"state\":\"Succeeded\"}}}}"
         let args = try! ExecuteTemplateArgs.parse(Data(text.utf8))
-        let body = args.plugin["statussync"]!
-        return IncomingCall(receivedAt: Date(), workflow: args.workflow, templateName: args.templateName, pluginKey: "statussync",
-                            argsText: text, bodyCanonical: body.canonicalText, explicitKey: nil,
-                            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: body, workflow: args.workflow, rules: rules) })
+        return IncomingCall(args: args, argsText: text, pluginKey: "statussync", body: args.plugin["statussync"]!, rules: rules)
     }
     let perCaller = n / callers
     let prepared = (0..<callers).map { c in (0..<perCaller).map { call(c, $0) } }

@@ -25,14 +25,8 @@ enum CallFactory {
                      at: Date = Date(), rules: PluginBodyRules = rules, tenant: String? = nil) -> IncomingCall {
         let data = argsJSON(body, workflow: workflow, template: template)
         let args = try! ExecuteTemplateArgs.parse(data)
-        let plugin = args.plugin["statussync"]!
-        return IncomingCall(
-            receivedAt: at, workflow: workflow, templateName: template, pluginKey: "statussync",
-            argsText: String(decoding: data, as: UTF8.self), bodyCanonical: plugin.canonicalText,
-            explicitKey: body["key"],
-            request: Result { () throws(PluginBodyError) in try StatusRequest.parse(body: plugin, workflow: workflow, rules: rules) },
-            tenant: tenant
-        )
+        return IncomingCall(args: args, argsText: String(decoding: data, as: UTF8.self), pluginKey: "statussync", body: args.plugin["statussync"]!,
+                            rules: rules, tenant: tenant, receivedAt: at)
     }
 
     static func status(_ state: String, context: String = "ci/argo", sha: String = sha, description: String? = nil, extra: [String: String] = [:]) -> [String: String] {
