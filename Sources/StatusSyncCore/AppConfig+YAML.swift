@@ -147,7 +147,7 @@ extension AppConfig {
     }
 
     private static func parseDelivery(_ map: YAMLMap) throws(ConfigError) -> DeliverySettings {
-        try map.rejectUnknown(["maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"])
+        try map.rejectUnknown(["maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency", "maxDeferral"])
         var d = DeliverySettings()
         if let n = try map.int("maxAttempts") {
             guard n >= 1 else { throw map.error("maxAttempts", "must be at least 1") }
@@ -164,6 +164,7 @@ extension AppConfig {
             guard (1...256).contains(n) else { throw map.error("concurrency", "must be between 1 and 256") }
             d.concurrency = n
         }
+        if let v = try map.duration("maxDeferral") { d.maxDeferral = v }
         guard d.backoffBase <= d.backoffCap else { throw map.error("backoffBase", "(\(d.backoffBase)) is larger than backoffCap (\(d.backoffCap))") }
         return d
     }

@@ -167,6 +167,10 @@ public struct DeliverySettings: Sendable, Hashable {
     public var timeout: ConfigDuration = .seconds(10)
     /// Provider calls in flight at once, across all contexts (extension).
     public var concurrency: Int = 8
+    /// How long a pending or running update may wait behind final ones while its provider's
+    /// budget is short; past it, it ranks among the finals by its accept time
+    /// (docs/design.md#delivery-order).
+    public var maxDeferral: ConfigDuration = .seconds(300)
 
     public init() {}
 }

@@ -17,6 +17,8 @@ public protocol DeliveryTrigger: Sendable {
 public final class DeliveryService: Service, DeliveryTrigger {
     let store: any DeliveryStore
     let providers: [String: any StatusProvider]
+    /// Provider names in config order: the order a claim serves them in.
+    let providerNames: [String]
     let settings: DeliverySettings
     let shutdownGrace: Duration
     let logger: Logger
@@ -44,6 +46,8 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.store = store
         self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen = Set<String>()
+        self.providerNames = providers.map(\.name).filter { seen.insert($0).inserted }
         self.settings = settings
         self.shutdownGrace = shutdownGrace.duration
         self.idlePoll = idlePoll
@@ -78,6 +82,10 @@ public final class DeliveryService: Service, DeliveryTrigger {
         if recovered > 0 {
             logger.notice("requeued updates interrupted by the last stop", metadata: ["count": "\(recovered)"])
         }
+        let orphaned = try await store.failUnconfigured(providers: providerNames)
+        if orphaned > 0 {
+            logger.warning("queued updates of providers no longer configured are failed; add the provider back and run statussync retry", metadata: ["count": "\(orphaned)"])
+        }
         try await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
@@ -96,7 +104,8 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 var nextWake = idlePoll
                 do {
                     if canClaim(busy: busy) {
-                        let batch = try await store.claimDue(limit: free)
+                        let batch = try await store.claimDue(limit: free, budgets: claimBudgets(), maxDeferral: settings.maxDeferral)
+                        takeTokens(for: batch.jobs)
                         for job in batch.jobs {
                             inFlight.withLock { $0 += 1 }
                             group.addTask {
@@ -109,6 +118,9 @@ public final class DeliveryService: Service, DeliveryTrigger {
                         if let due = batch.nextDueAt {
                             let ms = Int64(due.timeIntervalSince(now()) * 1000) + 1
                             nextWake = .milliseconds(max(1, min(ms, idlePoll.milliseconds)))
+                        }
+                        for provider in batch.waitingForBudget {
+                            nextWake = min(nextWake, budgetRefill(provider))
                         }
                     }
                 } catch {
@@ -127,6 +139,33 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 group.cancelAll()
             }
         }
+    }
+
+    /// What each provider's budget allows now: nothing while it is paused by a rate limit, its
+    /// bucket's whole tokens when it is paced, no limit otherwise (docs/design.md#delivery-order).
+    func claimBudgets() -> [ClaimBudget] {
+        let current = now()
+        let paused = pausedUntil.withLock { $0 }
+        return providerNames.map { name in
+            if let until = paused[name], until > current { return ClaimBudget(provider: name, calls: 0) }
+            return ClaimBudget(provider: name, calls: buckets[name]?.available)
+        }
+    }
+
+    /// Claimed jobs hold their provider's tokens from the claim on, so the next claim sees what is left.
+    private func takeTokens(for jobs: [DeliveryJob]) {
+        guard !buckets.isEmpty, !jobs.isEmpty else { return }
+        var counts: [String: Int] = [:]
+        for job in jobs { counts[job.provider, default: 0] += 1 }
+        for (provider, count) in counts { buckets[provider]?.take(count) }
+    }
+
+    /// How long until `provider` may be sent to again: its rate-limit pause, or its next token.
+    private func budgetRefill(_ provider: String) -> Duration {
+        if let until = pausedUntil.withLock({ $0[provider] }), until > now() {
+            return .milliseconds(Int64(until.timeIntervalSince(now()) * 1000) + 1)
+        }
+        return max(.milliseconds(1), buckets[provider]?.untilNextToken ?? idlePoll)
     }
 
     /// One claimed update: resolve its PR head if needed, send it, record the outcome. Every path
@@ -152,7 +191,6 @@ public final class DeliveryService: Service, DeliveryTrigger {
             try await finish(job, attempt: nil, decision: .retry(at: until, countsAttempt: false, error: "provider \(provider.name) is rate-limited until \(Timestamp.rfc3339(Timestamp.ms(until)))"), log: log)
             return
         }
-        try await buckets[provider.name]?.acquire()
 
         if job.sha == nil, let pr = job.pr {
             var lookup: AttemptRecord? = nil

@@ -30,6 +30,21 @@ public struct ClaimBatch: Sendable {
     /// When `jobs` is empty, the earliest `next_attempt_at` after the claim's clock reading (nil:
     /// nothing scheduled). Not looked up when jobs were claimed: the loop claims again at once.
     public var nextDueAt: Date?
+    /// Providers whose due updates were left `queued` because their budget ran out: the loop
+    /// looks again when their bucket refills.
+    public var waitingForBudget: Set<String> = []
+}
+
+/// What a claim may take of one provider's due updates (docs/design.md#delivery-order).
+public struct ClaimBudget: Sendable, Equatable {
+    public var provider: String
+    /// Calls the provider's pacing allows now; nil when it is not paced.
+    public var calls: Int?
+
+    public init(provider: String, calls: Int?) {
+        self.provider = provider
+        self.calls = calls
+    }
 }
 
 /// One provider call as recorded in `attempts`.
@@ -81,9 +96,14 @@ public enum PinResult: Sendable, Equatable {
 public protocol DeliveryStore: Sendable {
     /// Start-up: updates left `delivering` by a crash go back to the queue. Returns how many.
     func recoverInterrupted() async throws -> Int
-    /// Claims up to `limit` due updates, at most one per subject and none whose subject is in
-    /// flight; also says when the next queued update not yet due will be.
-    func claimDue(limit: Int) async throws -> ClaimBatch
+    /// Claims up to `limit` due updates of the budgets' providers, at most `calls` of each, at most
+    /// one per subject and none whose subject is in flight: final states first, then pending and
+    /// running ones, oldest first within each, except that a pending or running update older than
+    /// `maxDeferral` ranks among the finals by its accept time. Also says when the next queued
+    /// update not yet due will be.
+    func claimDue(limit: Int, budgets: [ClaimBudget], maxDeferral: ConfigDuration) async throws -> ClaimBatch
+    /// Updates queued for a provider that is not configured any more become `failed`, saying so.
+    func failUnconfigured(providers: [String]) async throws -> Int
     /// The head already pinned for this workflow's PR, if any.
     func pinnedHead(provider: String, repo: String, pr: Int, workflowUID: String) async throws -> PullRequestHead?
     /// Pins a PR head for the job's workflow (recording the lookup attempt, if one was made) and

@@ -24,51 +24,73 @@ extension SQLiteStore: DeliveryStore {
         }
     }
 
-    public func claimDue(limit: Int) async throws -> ClaimBatch {
+    public func claimDue(limit: Int, budgets: [ClaimBudget], maxDeferral: ConfigDuration) async throws -> ClaimBatch {
         let at = Timestamp.ms(now())
+        let overdueBefore = at - maxDeferral.milliseconds
         return try await database.writer.write { db in
             let inFlight = try Row.fetchAll(db, sql: "SELECT provider, repo, sha, pr, workflow_uid, context FROM updates WHERE status = 'delivering'")
             var busySubjects = Set(inFlight.map(Subject.init(row:)))
             var busyPins = Set(inFlight.filter { ($0["sha"] as String?) == nil }.map(PinKey.init(row:)))
-            // Read due rows lazily and stop once `limit` are chosen: under a large backlog most of
-            // the LIMIT is never needed. Writes wait until the cursor is done.
-            let candidates = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT * FROM updates WHERE status = 'queued' AND next_attempt_at <= ?
-                ORDER BY next_attempt_at, id LIMIT ?
-                """), arguments: [at, limit * 20 + 50])
             var chosen: [DeliveryJob] = []
             var stale: [(id: Int64, newer: Int64, error: String)] = []
-            while chosen.count < limit, let row = try candidates.next() {
-                let subject = Subject(row: row)
-                guard !busySubjects.contains(subject) else { continue }
-                let job = Self.job(row)
-                // Never send an update older than another live one of its subject (the provider
-                // must end with the newest): such a row is superseded instead.
-                if let newer = try Self.newerLiveUpdate(than: job, in: db) {
-                    stale.append((job.id, newer, (row["last_error"] as String?) ?? "a newer update replaces it"))
-                    continue
+            var waitingForBudget: Set<String> = []
+            for budget in budgets where chosen.count < limit {
+                let wanted = min(limit - chosen.count, budget.calls ?? Int.max)
+                var due = try DueUpdates(provider: budget.provider, at: at, overdueBefore: overdueBefore, in: db)
+                var taken = 0
+                // Rows skipped (subject busy, superseded) are few; the cap bounds a claim's work anyway.
+                var scanned = 0
+                while scanned < max(wanted, 1) * 20 + 50, let row = try due.next() {
+                    guard taken < wanted else {
+                        waitingForBudget.insert(budget.provider)
+                        break
+                    }
+                    scanned += 1
+                    let subject = Subject(row: row)
+                    guard !busySubjects.contains(subject) else { continue }
+                    let job = Self.job(row)
+                    // Never send an update older than another live one of its subject (the provider
+                    // must end with the newest): such a row is superseded instead.
+                    if let newer = try Self.newerLiveUpdate(than: job, in: db) {
+                        stale.append((job.id, newer, (row["last_error"] as String?) ?? "a newer update replaces it"))
+                        continue
+                    }
+                    if job.sha == nil {
+                        guard busyPins.insert(PinKey(row: row)).inserted else { continue }
+                    }
+                    busySubjects.insert(subject)
+                    var claimed = job
+                    claimed.attempts += 1  // as the UPDATE below records it
+                    chosen.append(claimed)
+                    taken += 1
                 }
-                if job.sha == nil {
-                    guard busyPins.insert(PinKey(row: row)).inserted else { continue }
-                }
-                busySubjects.insert(subject)
-                var claimed = job
-                claimed.attempts += 1  // as the UPDATE below records it
-                chosen.append(claimed)
             }
             for s in stale { try Self.supersede(s.id, by: s.newer, error: s.error, at: at, in: db) }
             guard !chosen.isEmpty else {
                 // Nothing to send now: say when the next retry is due, so the loop sleeps until then.
                 let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM updates WHERE status = 'queued' AND next_attempt_at > ?"),
                                               arguments: [at]).map(Timestamp.date)
-                return ClaimBatch(jobs: [], nextDueAt: next)
+                return ClaimBatch(jobs: [], nextDueAt: next, waitingForBudget: waitingForBudget)
             }
             let ids = chosen.map(\.id)
             try db.execute(sql: """
                 UPDATE updates SET status = 'delivering', attempts = attempts + 1, next_attempt_at = NULL
                 WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
                 """, arguments: StatementArguments(ids))
-            return ClaimBatch(jobs: chosen, nextDueAt: nil)
+            return ClaimBatch(jobs: chosen, nextDueAt: nil, waitingForBudget: waitingForBudget)
+        }
+    }
+
+    public func failUnconfigured(providers: [String]) async throws -> Int {
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            let names = providers.isEmpty ? "''" : providers.map { _ in "?" }.joined(separator: ",")
+            try db.execute(sql: """
+                UPDATE updates SET status = 'failed', finished_at = ?, next_attempt_at = NULL,
+                    last_error = 'provider ' || provider || ' is not configured on this server; add it back to providers: and run statussync retry ' || id
+                WHERE status = 'queued' AND provider NOT IN (\(names))
+                """, arguments: StatementArguments([at] + providers))
+            return db.changesCount
         }
     }
 
