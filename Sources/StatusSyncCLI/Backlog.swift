@@ -6,17 +6,23 @@ import StatusSyncStore
 struct Backlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List updates still to be delivered (queued or delivering), with their next attempt and last error.",
-        discussion: "Safe while serve runs. An empty backlog means every accepted update reached a final state."
+        discussion: "Opens with a line per provider: how many updates wait, the oldest one's age, and the time to send them all at the provider's pacing. Safe while serve runs. An empty backlog means every accepted update reached a final state."
     )
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print a JSON array instead of a table.") var json = false
 
     func run() async throws {
-        let (_, store) = try global.openReadOnly()
+        let (config, store) = try global.openReadOnly()
         let updates = try await store.backlog()
         if json { return try JSONOutput.print(updates) }
         guard !updates.isEmpty else { return print("backlog is empty") }
+        let now = Date()
+        for backlog in try await store.backlogSummary() {
+            let pacing = config.providers.first { $0.name == backlog.provider }?.pacing
+            print(Self.summary(backlog, pacing: pacing, now: now).escapingControlCharacters)
+        }
+        print("")
         var table = TextTable(["ID", "DELIVERY", "STATE", "REPO", "TARGET", "CONTEXT", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"])
         for u in updates {
             table.add([
@@ -27,5 +33,17 @@ struct Backlog: AsyncParsableCommand {
             ])
         }
         print(table.render())
+    }
+
+    /// `github: 120 waiting, oldest 3m 5s, drains in about 1m 30s at 80/min`. The drain time is the
+    /// backlog over the pacing rate, after the earliest next attempt when none is due yet (a
+    /// rate-limit pause or backoff still to run).
+    static func summary(_ backlog: ProviderBacklog, pacing: Pacing?, now: Date) -> String {
+        var line = "\(backlog.provider): \(backlog.waiting) waiting, oldest \(DrainTime.text(seconds: backlog.oldestAge(at: now)))"
+        guard let pacing, pacing.perMinute > 0 else { return line + ", unpaced" }
+        let pause = backlog.earliestNextAttempt.map { $0.timeIntervalSince(now) } ?? 0
+        let drain = backlog.drainSeconds(perSecond: pacing.perMinute / 60, pausedFor: pause)
+        line += ", drains in about \(DrainTime.text(seconds: drain)) at \(Int(pacing.perMinute))/min"
+        return line
     }
 }

@@ -73,8 +73,9 @@ struct Serve: AsyncParsableCommand {
         let delivery = DeliveryService(store: store, providers: providers, settings: config.delivery,
                                        shutdownGrace: config.shutdownGrace, logger: logger)
         let state = ServerState()
+        let backlog = BacklogMonitor(store: store, delivery: delivery, logger: logger)
         let deps = ServeDependencies(config: config, store: store, delivery: delivery, authorizer: authorizer,
-                                     registry: registry, backlogCount: { try? await store.backlogCount() },
+                                     registry: registry, beforeScrape: { await backlog.check() },
                                      state: state, logger: logger)
         let settings = config
         let sqlite = database.sqliteSummary()
@@ -87,7 +88,7 @@ struct Serve: AsyncParsableCommand {
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)
         let checkpoints = CheckpointService(checkpointer: checkpointer, logger: logger)
-        let services = serveServices(deps, app: app, background: [retention, checkpoints])
+        let services = serveServices(deps, app: app, background: [retention, checkpoints, backlog])
         // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
         try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
                                                  http: http, logger: logger)

@@ -18,7 +18,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
     let store: any DeliveryStore
     let providers: [String: any StatusProvider]
     /// Provider names in config order: the order a claim serves them in.
-    let providerNames: [String]
+    public let providerNames: [String]
     let settings: DeliverySettings
     let shutdownGrace: Duration
     let logger: Logger
@@ -150,6 +150,14 @@ public final class DeliveryService: Service, DeliveryTrigger {
             if let until = paused[name], until > current { return ClaimBudget(provider: name, calls: 0) }
             return ClaimBudget(provider: name, calls: buckets[name]?.available)
         }
+    }
+
+    /// A provider's pacing now: whole calls its bucket allows and its rate (nil when unpaced), and
+    /// the seconds left of a rate-limit pause.
+    public func pacing(of provider: String) -> ProviderPacing {
+        let bucket = buckets[provider]
+        let paused = pausedUntil.withLock { $0[provider] }.map { $0.timeIntervalSince(now()) } ?? 0
+        return ProviderPacing(available: bucket?.available, perSecond: bucket?.perSecond, pausedFor: max(0, paused))
     }
 
     /// Claimed jobs hold their provider's tokens from the claim on, so the next claim sees what is left.

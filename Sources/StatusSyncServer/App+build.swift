@@ -18,19 +18,20 @@ public struct ServeDependencies<Store: CallStore>: Sendable {
     public var delivery: DeliveryService?
     public var authorizer: CallAuthorizer?
     public var registry: PrometheusCollectorRegistry?
-    public var backlogCount: (@Sendable () async -> Int?)?
+    /// Run before /metrics answers, to measure what is read at scrape time (the backlog gauges).
+    public var beforeScrape: (@Sendable () async -> Void)?
     public var state: ServerState
     public var logger: Logger
 
     public init(config: AppConfig, store: Store, delivery: DeliveryService?, authorizer: CallAuthorizer?,
-                registry: PrometheusCollectorRegistry?, backlogCount: (@Sendable () async -> Int?)?,
+                registry: PrometheusCollectorRegistry?, beforeScrape: (@Sendable () async -> Void)?,
                 state: ServerState = ServerState(), logger: Logger) {
         self.config = config
         self.store = store
         self.delivery = delivery
         self.authorizer = authorizer
         self.registry = registry
-        self.backlogCount = backlogCount
+        self.beforeScrape = beforeScrape
         self.state = state
         self.logger = logger
     }
@@ -46,7 +47,7 @@ public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> S
     plugin.addRoutes(to: router)
     HealthController(store: deps.store, state: deps.state).addRoutes(to: router)
     if let registry = deps.registry {
-        MetricsController(registry: registry, backlogCount: deps.backlogCount).addRoutes(to: router)
+        MetricsController(registry: registry, beforeScrape: deps.beforeScrape).addRoutes(to: router)
     }
     return ServeRoutes(plugin: plugin, router: router)
 }

@@ -130,12 +130,3 @@ extension SQLiteStore {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 }
-
-extension SQLiteStore {
-    /// How many updates are still to be delivered (the `statussync_backlog` gauge).
-    public func backlogCount() async throws -> Int {
-        try await database.reader.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM updates WHERE status IN ('queued','delivering')") ?? 0
-        }
-    }
-}

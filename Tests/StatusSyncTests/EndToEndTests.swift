@@ -108,7 +108,7 @@ struct EndToEndTests {
 
             let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
             let delivered = try await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-                try await store.backlogCount() == 0
+                try await store.backlogSummary().isEmpty
             }
             #expect(delivered, "backlog drained")
             let sent = Set(fake.statuses.map { "\($0.context)/\($0.state)" })
@@ -156,7 +156,7 @@ struct EndToEndTests {
             let accepted = load.accepted.withLock { $0 }
             #expect(accepted.count > 50)
             let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
-            #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { try await store.backlogCount() == 0 })
+            #expect(try await eventually(timeout: .seconds(60), every: .milliseconds(200)) { try await store.backlogSummary().isEmpty })
             for a in accepted { #expect(try await store.detail(id: a.updateID) != nil, "accepted update \(a.updateID) missing") }
 
             let all = try await store.history({ var f = HistoryFilter(); f.limit = 1_000_000; return f }())
@@ -252,7 +252,9 @@ struct EndToEndTests {
             #expect(prometheus.contains("statussync_calls_total{outcome=\"accepted\"} 1"), "\(prometheus)")
             #expect(prometheus.contains("statussync_calls_total{outcome=\"rejected\"} 1"))
             #expect(prometheus.contains("statussync_provider_calls_total{provider=\"github\",class=\"ok\"} 1"))
-            #expect(prometheus.contains("statussync_backlog 0"))
+            #expect(prometheus.contains("statussync_backlog{provider=\"github\"} 0"), "\(prometheus)")
+            #expect(prometheus.contains("statussync_backlog_oldest_seconds{provider=\"github\"} 0"))
+            #expect(prometheus.contains("statussync_provider_budget{provider=\"github\"}"))
             #expect(prometheus.contains("statussync_delivery_seconds"))
             // Secrets (CONTRACT §3.9): the provider token is in no log line, database file or CLI output.
             for file in ["statussync.sqlite", "statussync.sqlite-wal"] {

@@ -104,6 +104,10 @@ struct OperationsEndToEndTests {
             guard case .array(let rows) = try JSONValue.parse(Data(backlog.out.utf8)) else { Issue.record("backlog: \(backlog.out)"); return }
             #expect(rows.compactMap { $0["id"] } == [.number(Double(secondID))])
             #expect(rows.first?["delivery"]?["lastError"]?.stringValue?.contains("503") == true || rows.first?["delivery"]?["lastError"]?.stringValue?.contains("Server Error") == true)
+            // The table opens with a line per provider: waiting, oldest, drain time at its pacing.
+            let table = try await ServeProcess.cli(["backlog", "--config", config], in: dir)
+            let first = table.out.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(first.hasPrefix("github: 1 waiting, oldest ") && first.contains("drains in about") && first.hasSuffix("at 600000/min"), "\(table.out)")
         }
     }
 

@@ -40,7 +40,7 @@ struct PluginEndpointTests {
         let authorizer = try CallAuthorizer.make(agentTokenFile: agentTokenFile, tenants: tenantConfigs)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let deps = ServeDependencies(config: config, store: store, delivery: nil, authorizer: authorizer, registry: nil, backlogCount: nil, logger: logger)
+        let deps = ServeDependencies(config: config, store: store, delivery: nil, authorizer: authorizer, registry: nil, beforeScrape: nil, logger: logger)
         return Harness(dir: dir, store: store, app: Application(router: buildRouter(deps), logger: logger))
     }
 

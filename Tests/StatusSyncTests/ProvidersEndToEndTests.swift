@@ -42,7 +42,7 @@ struct ProvidersEndToEndTests {
                     #expect(gitlab.jobs.first?.status == "failed")
                     #expect(gitea.statuses.first?.state == "failure")
                     let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
-                    #expect(try await eventually { try await store.backlogCount() == 0 })
+                    #expect(try await eventually { try await store.backlogSummary().isEmpty })
                     #expect(try await store.history(HistoryFilter()).allSatisfy { $0.delivery.status == .delivered })
 
                     let check = try await ServeProcess.cli(["check", "--config", config], environment: env, in: dir)
