@@ -90,3 +90,44 @@ struct HostileInputTests {
         #expect(lines[2].hasSuffix(#"\x1b[2Khidden"#))
     }
 }
+
+/// The same through the real binary: serve's log and the CLI's tables escape what a caller sent;
+/// `--json` keeps it exact.
+@Suite("Hostile input through the binary")
+struct HostileInputEndToEndTests {
+    @Test("A workflow name and context with ESC, CR and U+2028 neither forge log lines nor table rows")
+    func escapedInLogsAndTables() async throws {
+        let dir = try TempDirectory()
+        try await FakeGitHub.run { fake in
+            let port = try ServeProcess.freePort()
+            let config = try EndToEndTests.writeConfig(dir, port: port, fake: fake)
+            let serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: ["E2E_GITHUB_TOKEN": fake.token])
+            defer { kill(serve.process.processIdentifier, SIGTERM) }
+            let workflow = WorkflowRef(namespace: "ci", name: "evil\u{1b}[2J\rlevel=error msg=forged", uid: "uid-evil")
+            let body = CallFactory.argsJSON(CallFactory.status("Succeeded", context: "ctx\nID  forged\u{2028}row"), workflow: workflow)
+            let (code, reply) = try await HTTP.post("\(serve.baseURL)/api/v1/template.execute", body)
+            #expect(code == 200, "\(reply)")
+            let id = try #require(EndToEndTests.updateID(reply))
+            let store = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
+            #expect(try await eventually { try await store.detail(id: id)?.update.delivery.status == .delivered })
+
+            let log = serve.log
+            #expect(log.contains(#"evil\x1b[2J\rlevel=error msg=forged"#), "\(log.suffix(2000))")
+            #expect(!log.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\r" || $0 == "\u{2028}" })
+
+            let db = ["--database", dir.path("statussync.sqlite")]
+            for command in [["history"], ["calls"], ["show", String(id)]] {
+                let out = try await ServeProcess.cli(command + db, in: dir)
+                #expect(out.status == 0)
+                #expect(!out.out.unicodeScalars.contains { $0 == "\u{1b}" || $0 == "\r" || $0 == "\u{2028}" }, "\(command): \(out.out)")
+            }
+            let history = try await ServeProcess.cli(["history"] + db, in: dir)
+            #expect(history.out.split(separator: "\n").count == 2, "a header and one row: \(history.out)")
+            #expect(history.out.contains(#"ctx\nID  forged\u2028row"#))
+            let json = try await ServeProcess.cli(["history", "--json"] + db, in: dir)
+            guard case .array(let rows) = try JSONValue.parse(Data(json.out.utf8)) else { Issue.record("history --json: \(json.out)"); return }
+            #expect(rows.first?["context"]?.stringValue == "ctx\nID  forged\u{2028}row", "--json is exact")
+            #expect(rows.first?["workflow"]?["name"]?.stringValue == workflow.name)
+        }
+    }
+}
