@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // Build tools: the schema from migrations/NNNN_name.sql embedded in the binary, and the
@@ -98,6 +99,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The read-only web dashboard: the store's read queries rendered as HTML (its own listener).
+        .target(
+            name: "StatusSyncDashboard",
+            dependencies: [
+                "StatusSyncCore",
+                "StatusSyncStore",
+                "StatusSyncDelivery",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/overview.mustache"),
+                .embedInCode("Templates/updates.mustache"),
+                .embedInCode("Templates/update.mustache"),
+                .embedInCode("Templates/calls.mustache"),
+                .embedInCode("Templates/backlog.mustache"),
+                .embedInCode("Templates/style.css"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Command line: serve plus the operator commands.
         .target(
             name: "StatusSyncCLI",
@@ -107,6 +131,7 @@ let package = Package(
                 "StatusSyncProviders",
                 "StatusSyncDelivery",
                 "StatusSyncServer",
+                "StatusSyncDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -152,6 +177,7 @@ let package = Package(
                 "StatusSyncDelivery",
                 "StatusSyncServer",
                 "StatusSyncCLI",
+                "StatusSyncDashboard",
                 "CMallocTuning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

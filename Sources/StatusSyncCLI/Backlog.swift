@@ -20,7 +20,7 @@ struct Backlog: AsyncParsableCommand {
         let now = Date()
         for backlog in try await store.backlogSummary() {
             let pacing = config.providers.first { $0.name == backlog.provider }?.pacing
-            print(Self.summary(backlog, pacing: pacing, now: now).escapingControlCharacters)
+            print(backlog.summaryLine(pacing: pacing, pausedFor: nil, now: now).escapingControlCharacters)
         }
         print("")
         var table = TextTable(["ID", "DELIVERY", "STATE", "REPO", "TARGET", "CONTEXT", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR"])
@@ -33,17 +33,5 @@ struct Backlog: AsyncParsableCommand {
             ])
         }
         print(table.render())
-    }
-
-    /// `github: 120 waiting, oldest 3m 5s, drains in about 1m 30s at 80/min`. The drain time is the
-    /// backlog over the pacing rate, after the earliest next attempt when none is due yet (a
-    /// rate-limit pause or backoff still to run).
-    static func summary(_ backlog: ProviderBacklog, pacing: Pacing?, now: Date) -> String {
-        var line = "\(backlog.provider): \(backlog.waiting) waiting, oldest \(DrainTime.text(seconds: backlog.oldestAge(at: now)))"
-        guard let pacing, pacing.perMinute > 0 else { return line + ", unpaced" }
-        let pause = backlog.earliestNextAttempt.map { $0.timeIntervalSince(now) } ?? 0
-        let drain = backlog.drainSeconds(perSecond: pacing.perMinute / 60, pausedFor: pause)
-        line += ", drains in about \(DrainTime.text(seconds: drain)) at \(Int(pacing.perMinute))/min"
-        return line
     }
 }

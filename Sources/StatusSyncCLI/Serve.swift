@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import StatusSyncCore
+import StatusSyncDashboard
 import StatusSyncDelivery
 import StatusSyncProviders
 import StatusSyncServer
@@ -27,12 +28,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address to listen on, e.g. 127.0.0.1:3001; overrides `listen:`.", valueName: "host:port"))
     var listen: String?
 
+    @Option(name: .long, help: ArgumentHelp("Serve the read-only web dashboard on this address, e.g. 127.0.0.1:3002; overrides `ui.listen:`. Outside loopback it needs `ui.tokenFile`.", valueName: "host:port"))
+    var uiListen: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         if let listen, ListenAddress(parsing: listen) == nil {
             throw ValidationError("--listen must be HOST:PORT such as 127.0.0.1:3001, not \"\(listen)\"")
+        }
+        if let uiListen, ListenAddress(parsing: uiListen) == nil {
+            throw ValidationError("--ui-listen must be HOST:PORT such as 127.0.0.1:3002, not \"\(uiListen)\"")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -42,6 +49,10 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var config = try global.loadConfig()
         if let listen { config.listen = ListenAddress(parsing: listen)! }
+        if let uiListen { config.ui.listen = ListenAddress(parsing: uiListen)! }
+        // Before anything listens: a dashboard outside loopback needs its token.
+        try Dashboard.checkExposure(config.ui)
+        let uiToken = try config.ui.tokenFile.map { path throws(ConfigError) in try SecretFile.read(path, what: "ui.tokenFile") }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level) }
         let logger = Logger(label: "statussync")
@@ -88,7 +99,15 @@ struct Serve: AsyncParsableCommand {
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)
         let checkpoints = CheckpointService(checkpointer: checkpointer, logger: logger)
-        let services = serveServices(deps, app: app, background: [retention, checkpoints, backlog])
+        var background: [any Service] = [retention, checkpoints, backlog]
+        if let uiListen = config.ui.listen {
+            let dashboard = DashboardDependencies(store: store, providers: config.providers, delivery: delivery, token: uiToken,
+                                                  listen: uiListen, version: StatusSyncVersion.current, logger: logger)
+            background.insert(try Dashboard.application(dashboard) { port in
+                logger.notice("dashboard listening", metadata: ["address": "\(uiListen.host):\(port)", "auth": "\(uiToken == nil ? "none (loopback)" : "ui.tokenFile")"])
+            }, at: 0)
+        }
+        let services = serveServices(deps, app: app, background: background)
         // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
         try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
                                                  http: http, logger: logger)

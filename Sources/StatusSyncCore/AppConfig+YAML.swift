@@ -32,7 +32,7 @@ extension AppConfig {
         config.source = source
         guard let root else { return config }
         let map = try YAMLMap(root, path: "", source: source)
-        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes"])
+        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "ui"])
 
         if let v = try map.string("listen") {
             guard let addr = ListenAddress(parsing: v) else { throw map.error("listen", "must be HOST:PORT such as 127.0.0.1:3001, not \"\(v)\"") }
@@ -78,7 +78,21 @@ extension AppConfig {
             guard n >= 1024 else { throw map.error("maxBodyBytes", "must be at least 1024") }
             config.maxBodyBytes = n
         }
+        if let node = map.node("ui") {
+            config.ui = try parseUI(YAMLMap(node, path: "ui", source: source))
+        }
         return config
+    }
+
+    private static func parseUI(_ map: YAMLMap) throws(ConfigError) -> UISettings {
+        try map.rejectUnknown(["listen", "tokenFile"])
+        var ui = UISettings()
+        if let v = try map.string("listen") {
+            guard let addr = ListenAddress(parsing: v) else { throw map.error("listen", "must be HOST:PORT such as 127.0.0.1:3002, not \"\(v)\"") }
+            ui.listen = addr
+        }
+        ui.tokenFile = try map.string("tokenFile")
+        return ui
     }
 
     private static func parseProvider(_ node: Node, path: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> ProviderConfig {

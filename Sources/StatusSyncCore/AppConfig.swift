@@ -16,6 +16,8 @@ public struct AppConfig: Sendable {
     public var busyTimeout: ConfigDuration = .seconds(5)
     /// Largest accepted request body (extension).
     public var maxBodyBytes: Int = 1 << 20
+    /// The read-only web dashboard (off unless `ui.listen` or `--ui-listen` is set).
+    public var ui = UISettings()
     /// Where this configuration came from, for messages: a file path or "embedded defaults".
     public var source: String = "embedded defaults"
 
@@ -171,6 +173,17 @@ public struct DeliverySettings: Sendable, Hashable {
     /// budget is short; past it, it ranks among the finals by its accept time
     /// (docs/design.md#delivery-order).
     public var maxDeferral: ConfigDuration = .seconds(300)
+
+    public init() {}
+}
+
+/// `ui:`: the read-only web dashboard, on a listener of its own (docs/design.md#dashboard).
+public struct UISettings: Sendable, Hashable {
+    /// Where the dashboard listens; nil: no dashboard.
+    public var listen: ListenAddress?
+    /// A file holding the token every page asks for (HTTP Basic, the token as password). Required
+    /// when `listen` is not a loopback address.
+    public var tokenFile: String?
 
     public init() {}
 }

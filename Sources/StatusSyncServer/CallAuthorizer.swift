@@ -97,12 +97,6 @@ public final class CallAuthorizer: Sendable {
 
     /// Compares every byte whatever the first difference, so timing does not reveal the token.
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return diff == 0 && !b.isEmpty
+        ConstantTime.equals(a.utf8, b.utf8)
     }
 }

@@ -20,6 +20,17 @@ public struct ProviderBacklog: Sendable, Equatable {
     public func drainSeconds(perSecond: Double, pausedFor: Double) -> Double {
         max(0, pausedFor) + Double(waiting) / max(perSecond, .leastNonzeroMagnitude)
     }
+
+    /// `github: 120 waiting, oldest 3m 5s, drains in about 1m 30s at 80/min` (`backlog` and the
+    /// dashboard). Without a known pause (`pausedFor` nil, as in the CLI), the drain starts at the
+    /// earliest next attempt when none is due yet: a rate-limit pause or backoff still to run.
+    public func summaryLine(pacing: Pacing?, pausedFor: Double?, now: Date) -> String {
+        let line = "\(provider): \(waiting) waiting, oldest \(DrainTime.text(seconds: oldestAge(at: now)))"
+        guard let pacing, pacing.perMinute > 0 else { return line + ", unpaced" }
+        let pause = pausedFor ?? earliestNextAttempt.map { $0.timeIntervalSince(now) } ?? 0
+        let drain = drainSeconds(perSecond: pacing.perMinute / 60, pausedFor: pause)
+        return line + ", drains in about \(DrainTime.text(seconds: drain)) at \(Int(pacing.perMinute))/min"
+    }
 }
 
 extension SQLiteStore {

@@ -13,6 +13,8 @@ public struct HistoryFilter: Sendable {
     public var state: NeutralState?
     public var delivery: DeliveryStatus?
     public var since: Date?
+    /// Only updates older than this id (the next page of a listing, newest first).
+    public var beforeID: Int64?
     public var limit: Int = 50
 
     public init() {}
@@ -40,6 +42,7 @@ extension SQLiteStore {
         if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
         if let v = filter.state { clauses.append("state = ?"); args += [v.rawValue] }
         if let v = filter.delivery { clauses.append("status = ?"); args += [v.rawValue] }
+        if let v = filter.beforeID { clauses.append("id < ?"); args += [v] }
         let (filters, arguments, since) = (clauses, args, filter.since.map(Timestamp.ms))
         return try await database.reader.read { db in
             guard let (whereSQL, args) = try Self.whereClause(filters, arguments, since: since, in: .updates, db: db) else { return [] }
@@ -129,4 +132,39 @@ extension SQLiteStore {
     static func likePrefix(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
     }
+}
+
+extension SQLiteStore {
+    /// How many stored updates are in each delivery status (every status, 0 included).
+    public func statusCounts() async throws -> [DeliveryStatus: Int] {
+        try await database.reader.read { db in
+            var counts = Dictionary(uniqueKeysWithValues: DeliveryStatus.allCases.map { ($0, 0) })
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM updates GROUP BY status") {
+                if let status = DeliveryStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// A provider's latest failed attempts, newest first.
+    public func recentErrors(provider: String, limit: Int = 3) async throws -> [RecentError] {
+        try await database.reader.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.update_id, a.at, a.http_status, a.error_class, a.error FROM attempts a JOIN updates u ON u.id = a.update_id
+                WHERE u.provider = ? AND a.error_class != 'ok' ORDER BY a.id DESC LIMIT ?
+                """, arguments: [provider, limit]).map { row in
+                RecentError(updateID: row["update_id"], at: Timestamp.rfc3339(row["at"]), httpStatus: row["http_status"],
+                            errorClass: row["error_class"], error: row["error"])
+            }
+        }
+    }
+}
+
+/// A failed provider call, for the dashboard's overview.
+public struct RecentError: Sendable, Equatable {
+    public var updateID: Int64
+    public var at: String
+    public var httpStatus: Int?
+    public var errorClass: String
+    public var error: String?
 }

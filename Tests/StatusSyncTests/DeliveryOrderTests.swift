@@ -129,8 +129,8 @@ struct BacklogMonitorTests {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let backlog = ProviderBacklog(provider: "github", waiting: 400, oldestCreatedAt: now.addingTimeInterval(-125), earliestNextAttempt: now.addingTimeInterval(60))
         #expect(backlog.drainSeconds(perSecond: 80.0 / 60, pausedFor: 60) == 360)
-        #expect(Backlog.summary(backlog, pacing: Pacing(burst: 20, perMinute: 80), now: now) == "github: 400 waiting, oldest 2m 5s, drains in about 6m 0s at 80/min")
-        #expect(Backlog.summary(backlog, pacing: nil, now: now) == "github: 400 waiting, oldest 2m 5s, unpaced")
+        #expect(backlog.summaryLine(pacing: Pacing(burst: 20, perMinute: 80), pausedFor: nil, now: now) == "github: 400 waiting, oldest 2m 5s, drains in about 6m 0s at 80/min")
+        #expect(backlog.summaryLine(pacing: nil, pausedFor: nil, now: now) == "github: 400 waiting, oldest 2m 5s, unpaced")
     }
 
     @Test("A drain time past 5 minutes is logged once, then at most once a minute, naming the provider")
