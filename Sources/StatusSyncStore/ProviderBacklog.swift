@@ -37,14 +37,36 @@ extension SQLiteStore {
     /// The backlog of each provider that has one, by provider name.
     public func backlogSummary() async throws -> [ProviderBacklog] {
         try await database.reader.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT provider, COUNT(*) AS waiting, MIN(created_at) AS oldest, MIN(next_attempt_at) AS next
-                FROM updates WHERE status = 'queued' OR status = 'delivering'
-                GROUP BY provider ORDER BY provider
-                """).map { row in
-                ProviderBacklog(provider: row["provider"], waiting: row["waiting"], oldestCreatedAt: Timestamp.date(row["oldest"]),
-                                earliestNextAttempt: (row["next"] as Int64?).map(Timestamp.date))
+            // Queued and delivering rows each through their partial index: the work is the
+            // backlog's size, not the table's.
+            var byProvider: [String: ProviderBacklog] = [:]
+            for sql in [ProviderBacklogSQL.queued, ProviderBacklogSQL.delivering] {
+                for row in try Row.fetchAll(db, sql: sql) {
+                    let provider: String = row["provider"]
+                    let oldest = Timestamp.date(row["oldest"])
+                    let next = (row["next"] as Int64?).map(Timestamp.date)
+                    if var known = byProvider[provider] {
+                        known.waiting += row["waiting"] as Int
+                        known.oldestCreatedAt = min(known.oldestCreatedAt, oldest)
+                        known.earliestNextAttempt = [known.earliestNextAttempt, next].compactMap { $0 }.min()
+                        byProvider[provider] = known
+                    } else {
+                        byProvider[provider] = ProviderBacklog(provider: provider, waiting: row["waiting"], oldestCreatedAt: oldest, earliestNextAttempt: next)
+                    }
+                }
             }
+            return byProvider.values.sorted { $0.provider < $1.provider }
         }
     }
+}
+
+enum ProviderBacklogSQL {
+    static let queued = """
+        SELECT provider, COUNT(*) AS waiting, MIN(created_at) AS oldest, MIN(next_attempt_at) AS next
+        FROM updates INDEXED BY updates_due WHERE status = 'queued' GROUP BY provider
+        """
+    static let delivering = """
+        SELECT provider, COUNT(*) AS waiting, MIN(created_at) AS oldest, NULL AS next
+        FROM updates INDEXED BY updates_in_flight WHERE status = 'delivering' GROUP BY provider
+        """
 }

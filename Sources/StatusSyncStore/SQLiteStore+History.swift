@@ -54,10 +54,12 @@ extension SQLiteStore {
     /// Updates still to be delivered, the next due first.
     public func backlog(limit: Int = 1000) async throws -> [UpdateView] {
         try await database.reader.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM updates WHERE status IN ('queued','delivering')
-                ORDER BY status = 'delivering' DESC, next_attempt_at, id LIMIT ?
-                """, arguments: [limit]).map(Self.updateView)
+            // In flight first, then by next attempt: each part in its partial index's order.
+            let delivering = try Row.fetchAll(db, sql: "SELECT * FROM updates INDEXED BY updates_in_flight WHERE status = 'delivering' ORDER BY id LIMIT ?",
+                                              arguments: [limit])
+            let queued = try Row.fetchAll(db, sql: "SELECT * FROM updates INDEXED BY updates_due WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT ?",
+                                          arguments: [max(0, limit - delivering.count)])
+            return (delivering + queued).map(Self.updateView)
         }
     }
 
@@ -66,7 +68,7 @@ extension SQLiteStore {
         var args: StatementArguments = []
         if let v = filter.workflow { clauses.append("workflow_name = ?"); args += [v] }
         if let v = filter.namespace { clauses.append("workflow_namespace = ?"); args += [v] }
-        if filter.rejectedOnly { clauses.append("error IS NOT NULL") }
+        if filter.rejectedOnly { clauses.append("error IS NOT NULL") }  // through calls_rejected
         let (filters, arguments, since) = (clauses, args, filter.since.map(Timestamp.ms))
         return try await database.reader.read { db in
             guard let (whereSQL, args) = try Self.whereClause(filters, arguments, since: since, in: .calls, db: db) else { return [] }
@@ -146,13 +148,18 @@ extension SQLiteStore {
         }
     }
 
-    /// A provider's latest failed attempts, newest first.
+    /// How far back `recentErrors` looks: the latest attempts of all providers, so the overview
+    /// reads a bounded range of the attempts table however large it is.
+    static let recentAttempts = 5000
+
+    /// A provider's latest failed attempts among the latest `recentAttempts`, newest first (the
+    /// CROSS JOIN keeps SQLite reading attempts by id, newest first, and updates by primary key).
     public func recentErrors(provider: String, limit: Int = 3) async throws -> [RecentError] {
         try await database.reader.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT a.update_id, a.at, a.http_status, a.error_class, a.error FROM attempts a JOIN updates u ON u.id = a.update_id
-                WHERE u.provider = ? AND a.error_class != 'ok' ORDER BY a.id DESC LIMIT ?
-                """, arguments: [provider, limit]).map { row in
+                SELECT a.update_id, a.at, a.http_status, a.error_class, a.error FROM attempts a CROSS JOIN updates u ON u.id = a.update_id
+                WHERE a.id > (SELECT MAX(id) FROM attempts) - ? AND u.provider = ? AND a.error_class != 'ok' ORDER BY a.id DESC LIMIT ?
+                """, arguments: [Self.recentAttempts, provider, limit]).map { row in
                 RecentError(updateID: row["update_id"], at: Timestamp.rfc3339(row["at"]), httpStatus: row["http_status"],
                             errorClass: row["error_class"], error: row["error"])
             }

@@ -54,7 +54,7 @@ struct MigrationTests {
         #expect(before.0[0].contains("linked_id:2"))
 
         let database = try AppDatabase.openForWriting(path: path)
-        #expect(try database.schemaVersion() == 8)
+        #expect(try database.schemaVersion() == 9)
         try await database.writer.write { db in
             #expect(try Self.dump(db, "updates") == before.0)
             #expect(try Self.dump(db, "calls") == before.1)
@@ -63,7 +63,7 @@ struct MigrationTests {
             #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
             #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
             #expect(try Set(String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'updates' AND sql IS NOT NULL"))
-                    == ["updates_subject", "updates_pr_subject", "updates_due", "updates_in_flight", "updates_due_final", "updates_due_progress"])
+                    == ["updates_subject", "updates_pr_subject", "updates_due", "updates_in_flight", "updates_due_final", "updates_due_progress", "updates_status"])
             #expect(try String.fetchOne(db, sql: "SELECT name FROM sqlite_schema WHERE name = 'updates_new'") == nil)
             let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'updates'") ?? ""
             #expect(!table.contains(" IN ("), "the checks are OR comparisons")
