@@ -7,7 +7,7 @@
 Both build nothing: run `swift build -c release --product statussync` first (or pass --binary).
 They start `statussync serve` on a temp database against a fake GitHub in this process, drive the
 plugin endpoint with agent-shaped calls from 16 threads, and verify from the database and the
-fake what the contract promises. Exit status 0 when every check passes.
+fake what docs/design.md#guarantees promises. Exit status 0 when every check passes.
 """
 import argparse, http.client, json, os, random, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler

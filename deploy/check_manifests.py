@@ -11,7 +11,7 @@
    - Strategic-merge patches (*-patch.yaml) are merged onto a minimal object first.
    - kustomization.yaml: every listed resource exists and every manifest next to it is listed
      (or is a *.example.yaml); with kubectl on PATH, `kubectl kustomize` output is validated too.
-2. statussync: the embedded configurations use only known keys (CONTRACT §4); file paths in the
+2. statussync: the embedded configurations use only known keys (docs/design.md#configuration); file paths in the
    central config are mounted by the Deployment; the relay's --upstream names the Service in the
    kustomization's namespace; terminationGracePeriodSeconds > shutdownGrace; the sidecars run as
    UID 8737 without privilege escalation; Secrets in deploy/ are placeholder examples only.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The statussync configuration (CONTRACT §4). Built from a YAML file or the embedded defaults.
+/// The statussync configuration (docs/design.md#configuration). Built from a YAML file or the embedded defaults.
 public struct AppConfig: Sendable {
     public var listen: ListenAddress = .defaultAddress
     public var database: String = "./statussync.sqlite"

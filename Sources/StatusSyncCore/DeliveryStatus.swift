@@ -1,4 +1,4 @@
-/// Where an update is in its life (CONTRACT §3, `delivery.status`).
+/// Where an update is in its life (docs/design.md#update-states).
 public enum DeliveryStatus: String, Sendable, CaseIterable, Codable {
     case queued, delivering, delivered, duplicate, superseded, stale, failed, dead
 

@@ -28,7 +28,7 @@ public enum NeutralState: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// `Workflow <name> is pending`, `… succeeded`, … (CONTRACT §2).
+    /// `Workflow <name> is pending`, `… succeeded`, … (docs/design.md#plugin-body).
     public func defaultDescription(workflowName: String) -> String {
         let tail: String
         switch self {

@@ -1,4 +1,4 @@
-/// A validated plugin body: one desired commit status (CONTRACT §2).
+/// A validated plugin body: one desired commit status (docs/design.md#plugin-body).
 public struct StatusRequest: Sendable, Hashable {
     public var provider: String
     public var providerKind: String

@@ -13,7 +13,7 @@ public protocol DeliveryTrigger: Sendable {
 }
 
 /// The delivery loop: claims due updates from the store, at most one call in flight per subject,
-/// sends them to their provider, and records every attempt and its outcome (CONTRACT §3.3–3.7).
+/// sends them to their provider, and records every attempt and its outcome (docs/design.md#order, #retries, #crash-recovery, #prompt-delivery).
 public final class DeliveryService: Service, DeliveryTrigger {
     let store: any DeliveryStore
     let providers: [String: any StatusProvider]

@@ -2,7 +2,7 @@ import Metrics
 import StatusSyncCore
 import Synchronization
 
-/// The metrics of CONTRACT §5, made once per label set (creating a metric per event goes through
+/// The metrics of docs/design.md#endpoints, made once per label set (creating a metric per event goes through
 /// the factory's registry lock and name sanitising every time).
 public enum StatusMetrics {
     private static let callCounters = Mutex<[String: Counter]>([:])

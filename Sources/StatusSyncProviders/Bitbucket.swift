@@ -6,7 +6,7 @@ enum Bitbucket {
     static let maxKeyLength = 40
 
     /// The build status `key`: the context when it fits in 40 characters, else a stable shortened
-    /// form with a hash suffix (CONTRACT §2), so one context is always one key.
+    /// form with a hash suffix (docs/provider-matrix.md#description-limits), so one context is always one key.
     static func key(_ context: String) -> String {
         guard context.count > maxKeyLength else { return context }
         let digest = String(fnv1a64(context), radix: 16)
@@ -14,7 +14,7 @@ enum Bitbucket {
         return String(context.prefix(maxKeyLength - 17)) + "-" + hash
     }
 
-    /// The state for a neutral state (§10); only `cancelled` differs between Cloud and Data Center.
+    /// The state for a neutral state (docs/provider-matrix.md#provider-states); only `cancelled` differs between Cloud and Data Center.
     static func state(for state: NeutralState, cancelled: String) -> String {
         switch state {
         case .pending, .running: return "INPROGRESS"

@@ -4,7 +4,7 @@ import Foundation
 import NIOHTTP1
 import StatusSyncCore
 
-/// GitHub App authentication (providers.md §2.5): an RS256 JWT signed with the app's private key
+/// GitHub App authentication (docs/provider-matrix.md#github): an RS256 JWT signed with the app's private key
 /// buys an installation token, cached until five minutes before it expires and refreshed once
 /// when GitHub answers 401.
 actor GitHubAppTokens {

@@ -4,7 +4,7 @@ import StatusSyncCore
 import Synchronization
 
 /// The mechanics every provider shares: send one request, time it, classify the answer
-/// (providers.md §9.1) and keep the token out of every message.
+/// (docs/provider-matrix.md#error-classes) and keep the token out of every message.
 struct ProviderCall: Sendable {
     let http: ProviderHTTPClient
     let token: String

@@ -5,7 +5,7 @@ import StatusSyncCore
 public protocol ProviderType: StatusProvider {
     /// `kind` in the config and what validation and config parsing need to know.
     static var traits: ProviderTraits { get }
-    /// The provider's state for a neutral state (providers.md §10, CONTRACT §2).
+    /// The provider's state for a neutral state (docs/provider-matrix.md#provider-states).
     static func providerState(for state: NeutralState) -> String
     /// A client for one configured provider, with its token already read.
     static func make(config: ProviderConfig, token: String, http: ProviderHTTPClient) throws(ConfigError) -> Self

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Wait-time precedence for rate limits (providers.md §9.2): `Retry-After` (seconds or an HTTP
+/// Wait-time precedence for rate limits (docs/provider-matrix.md#rate-limits): `Retry-After` (seconds or an HTTP
 /// date) exactly; else, when the remaining quota is 0, until the reset time plus 1 s of skew.
 public enum RateLimitHeaders {
     public static func wait(header: (String) -> String?, remainingName: String, resetName: String, now: Date) -> Duration? {

@@ -22,7 +22,7 @@ public struct StatusDelivery: Sendable, Equatable {
     }
 }
 
-/// How a provider call ended (providers.md §9).
+/// How a provider call ended (docs/provider-matrix.md#error-classes).
 public struct CallOutcome: Sendable, Equatable {
     public enum Class: Sendable, Equatable {
         case ok

@@ -17,7 +17,7 @@ public enum Caller: Sendable, Equatable {
     }
 }
 
-/// What a tenant may do (CONTRACT §4).
+/// What a tenant may do (docs/design.md#auth).
 public struct TenantAccess: Sendable, Equatable {
     public let name: String
     public let namespaces: [String]

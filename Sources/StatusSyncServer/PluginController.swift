@@ -7,7 +7,7 @@ import StatusSyncCore
 import StatusSyncDelivery
 import StatusSyncStore
 
-/// `POST /api/v1/template.execute` (CONTRACT §2). Order of checks: bearer token (403, nothing
+/// `POST /api/v1/template.execute` (docs/design.md#architecture). Order of checks: bearer token (403, nothing
 /// recorded), ExecuteTemplateArgs shape (400, nothing recorded), a tenant's namespace (403),
 /// plugin key (`{}` for others), then our key: validate (a tenant's repo allow-list too), record
 /// in one transaction, reply after the commit.
@@ -33,7 +33,7 @@ public struct PluginController<Store: CallStore>: Sendable {
         self.logger = logger
     }
 
-    /// The endpoint the Argo agent calls (CONTRACT §2).
+    /// The endpoint the Argo agent calls (docs/design.md#replies).
     static var path: String { "/api/v1/template.execute" }
 
     func addRoutes(to router: Router<some RequestContext>) {

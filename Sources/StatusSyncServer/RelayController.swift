@@ -5,7 +5,7 @@ import NIOCore
 import StatusSyncCore
 import StatusSyncProviders
 
-/// `statussync relay`: the plugin sidecar of the central deployment (CONTRACT §4). Stateless: it
+/// `statussync relay`: the plugin sidecar of the central deployment (docs/design.md#replies). Stateless: it
 /// checks the agent token, answers 400 and `{}` itself, forwards calls of its keys to the central
 /// `serve` with the tenant token and returns the reply unchanged. When the central service is
 /// unreachable or answers 5xx it answers `Running` with a 15 s requeue, so the agent asks again

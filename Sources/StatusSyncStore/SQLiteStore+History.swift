@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import StatusSyncCore
 
-/// Filters of `history` (CONTRACT §6).
+/// Filters of `history` (docs/design.md#cli).
 public struct HistoryFilter: Sendable {
     public var repo: String?
     /// A prefix of the sha (short hashes work).

@@ -3,7 +3,7 @@ import GRDB
 import StatusSyncCore
 
 /// The SQLite implementation of the call and delivery stores. Every method that changes state is
-/// one transaction that keeps the invariants of CONTRACT §3.
+/// one transaction that keeps the invariants of docs/design.md#guarantees.
 public struct SQLiteStore: Sendable {
     public let database: AppDatabase
     let now: @Sendable () -> Date

@@ -1,7 +1,7 @@
 import Foundation
 import StatusSyncCore
 
-/// An update as the CLI shows it (`history`, `backlog`, `show`; CONTRACT §6 JSON shape).
+/// An update as the CLI shows it (`history`, `backlog`, `show`; docs/design.md#cli-json).
 public struct UpdateView: Sendable, Encodable, Equatable {
     public struct Delivery: Sendable, Encodable, Equatable {
         public var status: DeliveryStatus

@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncProviders
 
-@Suite("Bitbucket Cloud and Data Center providers against faithful fakes (providers.md §5, §11)")
+@Suite("Bitbucket Cloud and Data Center providers against faithful fakes (docs/provider-matrix.md#bitbucket)")
 struct BitbucketProviderTests {
     static func status(_ state: NeutralState, repo: String, context: String = "ci/argo", url: String? = "https://argo.example.com/w", ref: String? = nil) -> StatusDelivery {
         StatusDelivery(repo: repo, sha: CallFactory.sha, ref: ref, context: context, state: state, description: "d", targetURL: url)
@@ -21,7 +21,7 @@ struct BitbucketProviderTests {
         #expect(Bitbucket.authorization("tok") == "Bearer tok")
     }
 
-    @Test("Cloud: states (§10), upsert by key, refname, url required, 429")
+    @Test("Cloud: states (docs/provider-matrix.md#provider-states), upsert by key, refname, url required, 429")
     func cloud() async throws {
         try await FakeBitbucket.run { fake in
             let http = ProviderHTTPClient(timeout: .seconds(5))

@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncProviders
 @testable import StatusSyncCore
 
-@Suite("Configuration (CONTRACT §4)")
+@Suite("Configuration (docs/design.md#configuration)")
 struct ConfigTests {
     static let contractExample = """
         listen: 127.0.0.1:3001            # default

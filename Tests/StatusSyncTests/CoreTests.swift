@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncProviders
 @testable import StatusSyncCore
 
-@Suite("Plugin body validation (CONTRACT §2)")
+@Suite("Plugin body validation (docs/design.md#plugin-body)")
 struct PluginBodyTests {
     func parse(_ body: [String: JSONValue], rules: PluginBodyRules = CallFactory.rules) throws(PluginBodyError) -> StatusRequest {
         try StatusRequest.parse(body: .object(body), workflow: CallFactory.workflow, rules: rules)

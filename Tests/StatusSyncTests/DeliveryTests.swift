@@ -8,7 +8,7 @@ import Testing
 @testable import StatusSyncProviders
 @testable import StatusSyncStore
 
-@Suite("Delivery loop (CONTRACT §3.3–§3.7)")
+@Suite("Delivery loop (docs/design.md#order, #retries, #crash-recovery, #prompt-delivery)")
 struct DeliveryTests {
     static func settings(maxAttempts: Int = 20, maxAge: ConfigDuration = .seconds(3600)) -> DeliverySettings {
         var s = DeliverySettings()

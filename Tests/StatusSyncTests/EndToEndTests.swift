@@ -256,7 +256,7 @@ struct EndToEndTests {
             #expect(prometheus.contains("statussync_backlog_oldest_seconds{provider=\"github\"} 0"))
             #expect(prometheus.contains("statussync_provider_budget{provider=\"github\"}"))
             #expect(prometheus.contains("statussync_delivery_seconds"))
-            // Secrets (CONTRACT §3.9): the provider token is in no log line, database file or CLI output.
+            // Secrets (docs/design.md#secrets): the provider token is in no log line, database file or CLI output.
             for file in ["statussync.sqlite", "statussync.sqlite-wal"] {
                 let bytes = (try? Data(contentsOf: dir.url.appending(path: file))) ?? Data()
                 #expect(bytes.range(of: Data(fake.token.utf8)) == nil, "token found in \(file)")

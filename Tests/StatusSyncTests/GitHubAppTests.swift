@@ -4,7 +4,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncProviders
 
-@Suite("GitHub App authentication (providers.md §2.5)")
+@Suite("GitHub App authentication (docs/provider-matrix.md#github)")
 struct GitHubAppTests {
     struct App {
         let dir: TempDirectory

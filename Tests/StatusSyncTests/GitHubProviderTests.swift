@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncProviders
 
-@Suite("GitHub provider against a faithful fake (providers.md §2, §9, §11)")
+@Suite("GitHub provider against a faithful fake (docs/provider-matrix.md#github, #error-classes)")
 struct GitHubProviderTests {
     static func provider(_ fake: FakeGitHub, token: String? = nil, timeout: Duration = .seconds(5), prefix: String = "") -> (GitHubProvider, ProviderHTTPClient) {
         let http = ProviderHTTPClient(timeout: timeout)

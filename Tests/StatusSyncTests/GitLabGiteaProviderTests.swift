@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncProviders
 
-@Suite("GitLab provider against a faithful fake (providers.md §3, §11)")
+@Suite("GitLab provider against a faithful fake (docs/provider-matrix.md#gitlab)")
 struct GitLabProviderTests {
     static func provider(_ fake: FakeGitLab, token: String? = nil) -> (GitLabProvider, ProviderHTTPClient) {
         let http = ProviderHTTPClient(timeout: .seconds(5))
@@ -14,7 +14,7 @@ struct GitLabProviderTests {
         StatusDelivery(repo: repo, sha: CallFactory.sha, ref: ref, context: context, state: state, description: description, targetURL: "https://argo.example.com/w")
     }
 
-    @Test("Neutral states map to GitLab's (§10); the project path is resolved once to its numeric id")
+    @Test("Neutral states map to GitLab's (docs/provider-matrix.md#provider-states); the project path is resolved once to its numeric id")
     func statesAndProjectID() async throws {
         try await FakeGitLab.run { fake in
             let (p, http) = Self.provider(fake)
@@ -117,7 +117,7 @@ struct GitLabProviderTests {
     }
 }
 
-@Suite("Gitea provider against a faithful fake (providers.md §4, §11)")
+@Suite("Gitea provider against a faithful fake (docs/provider-matrix.md#gitea)")
 struct GiteaProviderTests {
     static func provider(_ fake: FakeGitea) -> (GiteaProvider, ProviderHTTPClient) {
         let http = ProviderHTTPClient(timeout: .seconds(5))
@@ -128,7 +128,7 @@ struct GiteaProviderTests {
         StatusDelivery(repo: repo, sha: sha, ref: nil, context: context, state: state, description: "d", targetURL: "https://argo.example.com/w")
     }
 
-    @Test("States (§10), token auth, append-only statuses")
+    @Test("States (docs/provider-matrix.md#provider-states), token auth, append-only statuses")
     func states() async throws {
         try await FakeGitea.run { fake in
             let (p, http) = Self.provider(fake)

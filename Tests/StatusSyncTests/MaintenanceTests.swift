@@ -7,7 +7,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncStore
 
-@Suite("Operator control: retry and prune (CONTRACT §3.5, §4 retention)")
+@Suite("Operator control: retry and prune (docs/design.md#retries, #retention)")
 struct MaintenanceTests {
     @Test("retry requeues failed and dead updates with attempts and age reset, keeps history, refuses others")
     func requeue() async throws {

@@ -10,7 +10,7 @@ import Testing
 @testable import StatusSyncServer
 @testable import StatusSyncStore
 
-@Suite("POST /api/v1/template.execute (CONTRACT §2, argo-plugin.md)")
+@Suite("POST /api/v1/template.execute (docs/design.md#plugin-body, #replies)")
 struct PluginEndpointTests {
     struct Harness {
         let dir: TempDirectory

@@ -3,7 +3,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncStore
 
-/// `statussync relay` in front of a real central `serve` on loopback (CONTRACT §4).
+/// `statussync relay` in front of a real central `serve` on loopback (docs/deployment.md, docs/design.md#replies).
 @Suite("End to end: relay and central service")
 struct RelayEndToEndTests {
     static let agentToken = "k7v2xq9dz5m4tbn8hw6rc2lfs7pgj4x9"

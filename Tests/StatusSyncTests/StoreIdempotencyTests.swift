@@ -4,7 +4,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncStore
 
-/// Calls without `key` are identified by workflow uid + template name + plugin body (CONTRACT §3),
+/// Calls without `key` are identified by workflow uid + template name + plugin body (docs/design.md#idempotency),
 /// found through their update's subject since schema 4; explicit keys keep their unique index.
 @Suite("Store: repeated calls without a key, found through the subject")
 struct StoreIdempotencyTests {

@@ -4,7 +4,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncStore
 
-@Suite("Store: durability, idempotency, dedup, supersede, stale (CONTRACT §2–§3)")
+@Suite("Store: durability, idempotency, dedup, supersede, stale (docs/design.md#guarantees)")
 struct StoreTests {
     @Test("The writer runs WAL with synchronous=FULL, and migrations are recorded")
     func durabilitySettings() async throws {

@@ -7,7 +7,7 @@ import Testing
 @testable import StatusSyncServer
 @testable import StatusSyncStore
 
-@Suite("Tenants (CONTRACT §4)")
+@Suite("Tenants (docs/design.md#auth)")
 struct TenantTests {
     static let ciToken = "tenant-ci-token-0001"
     static let dataToken = "tenant-data-token-0002"

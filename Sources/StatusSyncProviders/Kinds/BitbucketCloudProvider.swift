@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 import StatusSyncCore
 
-/// Bitbucket Cloud build statuses (providers.md §5.1): upserted by `key`, `url` required,
+/// Bitbucket Cloud build statuses (docs/provider-matrix.md#bitbucket): upserted by `key`, `url` required,
 /// `refname` associates the status with a pull request.
 public struct BitbucketCloudProvider: ProviderType {
     public static let traits = ProviderTraits(

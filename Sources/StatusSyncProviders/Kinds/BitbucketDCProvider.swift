@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 import StatusSyncCore
 
-/// Bitbucket Data Center / Server build statuses on the 7.14+ endpoint (providers.md §5.2):
+/// Bitbucket Data Center / Server build statuses on the 7.14+ endpoint (docs/provider-matrix.md#bitbucket):
 /// `POST …/projects/{key}/repos/{slug}/commits/{sha}/builds`, 204 on success.
 public struct BitbucketDCProvider: ProviderType {
     public static let traits = ProviderTraits(

@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 import StatusSyncCore
 
-/// GitHub and GitHub Enterprise Server commit statuses (providers.md §2).
+/// GitHub and GitHub Enterprise Server commit statuses (docs/provider-matrix.md#github).
 public struct GitHubProvider: ProviderType {
     public static let traits = ProviderTraits(
         kind: "github", defaultBaseURL: "https://api.github.com",
@@ -150,7 +150,7 @@ public struct GitHubProvider: ProviderType {
     }
 
     /// GitHub signals rate limits with 429 and with 403 plus a rate-limit header or message
-    /// (providers.md §2.6): those wait (Retry-After, reset time, or at least a minute).
+    /// (docs/provider-matrix.md#rate-limits): those wait (Retry-After, reset time, or at least a minute).
     var rateLimit: ProviderCall.Classify {
         let call = self.call
         return { response, message in

@@ -3,8 +3,8 @@ import NIOHTTP1
 import StatusSyncCore
 import Synchronization
 
-/// GitLab (gitlab.com and self-managed) external commit statuses (providers.md §3,
-/// provider-specs/gitlab-statuses.md).
+/// GitLab (gitlab.com and self-managed) external commit statuses (docs/provider-matrix.md#gitlab,
+/// and its state machine there).
 public struct GitLabProvider: ProviderType {
     public static let traits = ProviderTraits(
         kind: "gitlab", defaultBaseURL: "https://gitlab.com",

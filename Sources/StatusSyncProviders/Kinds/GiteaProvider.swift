@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 import StatusSyncCore
 
-/// Gitea and Forgejo commit statuses (providers.md §4).
+/// Gitea and Forgejo commit statuses (docs/provider-matrix.md#gitea).
 public struct GiteaProvider: ProviderType {
     public static let traits = ProviderTraits(
         kind: "gitea", defaultBaseURL: nil,

@@ -5,7 +5,7 @@ import NIOCore
 import StatusSyncCore
 import Synchronization
 
-/// Bitbucket Cloud (providers.md §5.1) and Bitbucket Data Center (§5.2) build-status APIs in one
+/// Bitbucket Cloud and Bitbucket Data Center (docs/provider-matrix.md#bitbucket) build-status APIs in one
 /// fake: statuses upserted by key (Cloud also by refname), `url` required ("Enter a valid URL."),
 /// the state enums of each, Cloud's 12-character PR hashes with a commit lookup for the full one,
 /// Data Center's 204 and its context path (`/bitbucket`), Bearer auth, scripted 429/5xx.

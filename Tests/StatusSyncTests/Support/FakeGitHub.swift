@@ -10,7 +10,7 @@ import StatusSyncCore
 import Synchronization
 
 /// A GitHub REST API on 127.0.0.1 that behaves like the real one where statussync depends on it
-/// (providers.md §2 and §11): bearer auth (401 "Bad credentials"), the required `state` enum and
+/// (docs/provider-matrix.md#github): bearer auth (401 "Bad credentials"), the required `state` enum and
 /// the official request schema, descriptions over 140 characters (422), 1000 statuses per
 /// sha+context (422), unknown repos (404) and SHAs (422), pull-request heads, and scripted
 /// failures on demand: 5xx, 429/403 rate limits with headers, slow answers, redirects.

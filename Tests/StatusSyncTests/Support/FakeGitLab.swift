@@ -5,7 +5,7 @@ import NIOCore
 import StatusSyncCore
 import Synchronization
 
-/// GitLab's commit-status API as provider-specs/gitlab-statuses.md describes it: projects by
+/// GitLab's commit-status API as docs/provider-matrix.md#gitlab describes it: projects by
 /// numeric id or `%2F`-encoded path, the external-job state machine (pending→pending,
 /// running→running and running→pending are 400 "Cannot transition status"; a terminal state
 /// creates a new job), `status` (not `state`) in answers, 404 variants, merge requests by iid,

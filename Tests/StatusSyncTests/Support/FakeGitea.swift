@@ -5,7 +5,7 @@ import NIOCore
 import StatusSyncCore
 import Synchronization
 
-/// Gitea/Forgejo's API (providers.md §4, provider-specs/gitea-statuses.json): `Authorization:
+/// Gitea/Forgejo's API (docs/provider-matrix.md#gitea, after Gitea 1.22's swagger): `Authorization:
 /// token …` or Bearer, append-only statuses (every POST adds a row), CreateStatusOption's fields
 /// only, states pending/success/error/failure/warning, 404 for unknown repos, 500 for a SHA that
 /// does not parse (older routers), pulls by index, and scripted failures.
