@@ -16,6 +16,8 @@ public struct AppConfig: Sendable {
     public var busyTimeout: ConfigDuration = .seconds(5)
     /// Largest accepted request body (extension).
     public var maxBodyBytes: Int = 1 << 20
+    /// Idle and request timeouts of the HTTP server.
+    public var http = HTTPSettings()
     /// Where this configuration came from, for messages: a file path or "embedded defaults".
     public var source: String = "embedded defaults"
 
