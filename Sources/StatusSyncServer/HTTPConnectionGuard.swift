@@ -50,10 +50,14 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var phase = Phase.open
     /// Bytes of a request have arrived and its end has not.
     private var requestOnWire = false
-    /// The request's head was read and its end was not: its body is still arriving.
+    /// The latest request's head was read and its end was not: its body is still arriving.
     private var bodyPending = false
-    /// The client asked for `Connection: close`.
+    /// The latest request asked for `Connection: close`.
     private var clientWantsClose = false
+    /// Request heads read, and responses finished, on this connection. A response answers the
+    /// oldest request not answered yet (HTTP/1.1 pipelining), which may not be the latest.
+    private var requestsStarted = 0
+    private var responsesFinished = 0
     /// A response head was written and its end was not.
     private var responseInProgress = false
     private var closeAfterResponse = false
@@ -98,6 +102,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 requestOnWire = true
                 startRequestClock()
             }
+            requestsStarted += 1
             bodyPending = true
             clientWantsClose = Self.saysClose(head.headerFields[.connection])
         case .body:
@@ -151,7 +156,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             responseInProgress = true
             // Keeping the connection would mean reading the rest of the body first, however
             // large or slow it is; so an early answer ends the connection, and says so.
-            if bodyPending || clientWantsClose || Self.saysClose(head.headerFields[.connection]) {
+            let answersLatest = responsesFinished + 1 == requestsStarted
+            if answersLatest && (bodyPending || clientWantsClose) || Self.saysClose(head.headerFields[.connection]) {
                 closeAfterResponse = true
                 head.headerFields[.connection] = "close"
             }
@@ -160,6 +166,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: promise)
         case .end:
             responseInProgress = false
+            responsesFinished += 1
             guard closeAfterResponse else {
                 context.write(data, promise: promise)
                 return
@@ -184,8 +191,10 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         logger.debug("request not received in time, closing the connection", metadata: [
             "requestTimeout": "\(requestTimeout)", "remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
         ])
-        guard !responseInProgress else {
-            // Half a response is out; a 408 cannot follow it.
+        let earlierUnanswered = requestsStarted - responsesFinished - (bodyPending ? 1 : 0)
+        guard !responseInProgress, earlierUnanswered == 0 else {
+            // A 408 now would be taken as the answer to an earlier request, or would follow half
+            // a response: close without one.
             finalClose(context)
             return
         }

@@ -102,9 +102,9 @@ final class RawConnection {
     var receivedText: String { String(decoding: received, as: UTF8.self) }
 
     static func statuses(in data: Data) -> [Int] {
-        String(decoding: data, as: UTF8.self).components(separatedBy: "\r\n")
-            .filter { $0.hasPrefix("HTTP/1.1 ") }
-            .compactMap { Int($0.dropFirst(9).prefix(3)) }
+        // A status line follows the previous response's body directly, not always a line break.
+        String(decoding: data, as: UTF8.self).components(separatedBy: "HTTP/1.1 ").dropFirst()
+            .compactMap { Int($0.prefix(3)) }
     }
 }
 
