@@ -20,13 +20,14 @@ import argparse, os, re, socket, subprocess, sys, tempfile, threading, time
 
 BODY = 600 * 1024
 BIG = "a" * (100 * 1024)
+# (name, head, bytes of body sent after it, whether the client waits for the answer before closing)
 KINDS = [
-    ("oversized header", f"POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Big: {BIG}\r\nContent-Length: 600000\r\n\r\n", True),
-    ("bad request line", "POST /api/v1/template.execute HTTP/1.1 extra\r\nHost: x\r\nContent-Length: 600000\r\n\r\n", True),
-    ("negative Content-Length", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", True),
-    ("control byte in a header", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Evil: a\x01b\r\nContent-Length: 600000\r\n\r\n", True),
-    ("headers that never end", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Slow: ", False),
-    ("body cut short", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 600000\r\n\r\n", True),
+    ("oversized header", f"POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Big: {BIG}\r\nContent-Length: 600000\r\n\r\n", BODY, True),
+    ("bad request line", "POST /api/v1/template.execute HTTP/1.1 extra\r\nHost: x\r\nContent-Length: 600000\r\n\r\n", BODY, True),
+    ("negative Content-Length", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", BODY, True),
+    ("control byte in a header", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Evil: a\x01b\r\nContent-Length: 600000\r\n\r\n", BODY, True),
+    ("headers that never end", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nX-Slow: ", 0, False),
+    ("body cut short", "POST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 600000\r\n\r\n", BODY // 2, False),
 ]
 
 
@@ -68,11 +69,12 @@ def listener_pid(port):
     sys.exit(f"hostile: no process found listening on port {port}; pass --pid")
 
 
-def one_client(port, head, with_body):
-    """One malformed request; returns the status the server answered (None: no answer)."""
+def one_client(port, head, body, wait):
+    """One malformed request; returns the status the server answered (None: the client left
+    without waiting for one)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.setblocking(False)
-    data = head.encode("latin-1") + (b"x" * BODY if with_body else b"")
+    data = head.encode("latin-1") + b"x" * body
     sent = 0
     try:
         while sent < len(data):
@@ -81,7 +83,7 @@ def one_client(port, head, with_body):
         pass  # buffers full or the server gave up: the rest stays unsent
     s.settimeout(3)
     answer = b""
-    if with_body:
+    if wait:
         try:
             while b"\r\n\r\n" not in answer:
                 chunk = s.recv(4096)
@@ -138,9 +140,9 @@ def main():
 
         def worker():
             for i in next_index:
-                name, head, with_body = KINDS[i % len(KINDS)]
+                name, head, body, wait = KINDS[i % len(KINDS)]
                 try:
-                    status = one_client(args.port, head, with_body)
+                    status = one_client(args.port, head, body, wait)
                 except OSError as e:
                     status = f"error {e.errno}"
                 with lock:
@@ -152,7 +154,7 @@ def main():
         for t in threads: t.start()
         for t in threads: t.join()
         print(f"sent {args.count} malformed requests in {time.time() - started:.1f} s; answers:")
-        for name, _, _ in KINDS:
+        for name, *_ in KINDS:
             print(f"  {name:26s} {statuses.get(name)}")
         right_after = footprint(pid)
         print(f"right after:            {right_after[0]:5d} descriptors, RSS {right_after[1] / 1024:6.1f} MB")
