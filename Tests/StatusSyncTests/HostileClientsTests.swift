@@ -145,6 +145,18 @@ struct HostileClientsTests {
             #expect(result.closed, "\(name): \(result)")
             #expect(result.after > .milliseconds(800) && result.after < .seconds(4), "\(name): \(result)")
         }
+        // Pipelined: the first request is answered on a connection that stays open (no
+        // `Connection: close`: its own body was complete); the second never finishes: 408.
+        let (statuses, text) = try await offPool { () throws -> ([Int], String) in
+            let connection = try RawConnection(port: port)
+            try connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /api/v1/template.execute HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            let statuses = connection.readStatuses(2, timeout: .seconds(5))
+            _ = connection.waitForClose(timeout: .seconds(2))
+            return (statuses, connection.receivedText)
+        }
+        #expect(statuses == [200, 408], "\(text)")
+        let first = text.components(separatedBy: "HTTP/1.1 408").first ?? ""
+        #expect(!first.lowercased().contains("connection: close"), "\(text)")
         #expect(await HTTP.get("\(serve.baseURL)/healthz") == 200)
     }
 
