@@ -86,6 +86,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func bytesArrived() -> Bool {
         guard phase == .open else { return false }
         // The first byte of a request starts its clock, so headers that never end are caught too.
+        // (Bytes of a request that share a read with the end of the one before start no clock
+        // until its head or more bytes arrive; if none ever do, the idle timeout ends it.)
         if !requestOnWire {
             requestOnWire = true
             startRequestClock()

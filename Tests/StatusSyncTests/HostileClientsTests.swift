@@ -178,5 +178,7 @@ struct HostileClientsTests {
         }
         #expect(idleClosed)
         #expect(status == 404 && earlyClosed)
+        let (code, _, err) = try await ServeProcess.cli(["relay", "--upstream", "http://127.0.0.1:9", "--request-timeout", "0s"], in: dir)
+        #expect(code == 64 && err.contains("--request-timeout must be at least 100ms, not 0s"), "\(code) \(err)")
     }
 }
