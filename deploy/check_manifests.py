@@ -104,9 +104,10 @@ PATCH_BASES = {
 # --------------------------------------------------------------------------- statussync configuration
 
 CONFIG_KEYS = {"listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants",
-               "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes"}
+               "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http"}
 PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing", "app"}
 TENANT_KEYS = {"name", "tokenFile", "namespaces", "repos"}
+HTTP_KEYS = {"idleTimeout", "requestTimeout"}
 DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"}
 IMPLEMENTED_PROVIDER_KINDS = {"github", "gitlab", "gitea", "bitbucket-cloud", "bitbucket-dc"}
 DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
@@ -146,6 +147,10 @@ def check_config(text, where, label):
             if not t.get(key):
                 error(where, f"{label}: tenants[{i}].{key} is missing or empty")
     only(config.get("delivery") or {}, DELIVERY_KEYS, "delivery.")
+    only(config.get("http") or {}, HTTP_KEYS, "http.")
+    for key, value in (config.get("http") or {}).items():
+        if not DURATION.match(str(value)):
+            error(where, f"{label}: http.{key} {value!r} is not a duration such as 60s")
     for key in ("retention", "shutdownGrace", "busyTimeout"):
         if key in config and not DURATION.match(str(config[key])):
             error(where, f"{label}: {key} {config[key]!r} is not a duration such as 10s")

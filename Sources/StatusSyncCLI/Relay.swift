@@ -34,6 +34,12 @@ struct Relay: AsyncParsableCommand {
     @Option(name: .customLong("plugin-key"), help: ArgumentHelp("A plugin key to claim (repeatable; default statussync).", valueName: "key"))
     var pluginKeys: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Close a keep-alive connection with no request on it after this long (as http.idleTimeout of serve).", valueName: "duration"))
+    var idleTimeout: ConfigDuration = HTTPSettings().idleTimeout
+
+    @Option(name: .long, help: ArgumentHelp("Answer 408 to a request not fully received this long after its first byte (as http.requestTimeout of serve).", valueName: "duration"))
+    var requestTimeout: ConfigDuration = HTTPSettings().requestTimeout
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -42,6 +48,9 @@ struct Relay: AsyncParsableCommand {
             throw ValidationError("--upstream must be the http(s) base URL of the central service, e.g. http://statussync.argo.svc:3001")
         }
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be HOST:PORT such as 127.0.0.1:3001") }
+        for (option, value) in [("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout)] where value < HTTPSettings.minimum {
+            throw ValidationError("\(option) must be at least \(HTTPSettings.minimum), not \(value)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -68,7 +77,8 @@ struct Relay: AsyncParsableCommand {
         let controller = RelayController(upstream: upstream, pluginKeys: pluginKeys.isEmpty ? ["statussync"] : pluginKeys,
                                          authorizer: authorizer, tenantToken: tenantToken, http: http, logger: logger)
         let upstreamURL = upstream
-        let app = buildRelayApplication(controller, listen: address, logger: logger) { port in
+        let app = buildRelayApplication(controller, listen: address, http: HTTPSettings(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
+                                        logger: logger) { port in
             logger.notice("relay listening", metadata: ["address": "\(address.host):\(port)", "upstream": "\(upstreamURL)"])
         }
         try await ServiceGroup.runUntilSignalled([app], http: http, logger: logger)

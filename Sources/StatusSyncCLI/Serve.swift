@@ -103,7 +103,7 @@ struct Serve: AsyncParsableCommand {
         if let uiListen = config.ui.listen {
             let dashboard = DashboardDependencies(store: store, providers: config.providers, delivery: delivery, token: uiToken,
                                                   listen: uiListen, version: StatusSyncVersion.current, logger: logger)
-            background.insert(try Dashboard.application(dashboard) { port in
+            background.insert(try Dashboard.application(dashboard, server: .guardedHTTP1(config.http, logger: logger)) { port in
                 logger.notice("dashboard listening", metadata: ["address": "\(uiListen.host):\(port)", "auth": "\(uiToken == nil ? "none (loopback)" : "ui.tokenFile")"])
             }, at: 0)
         }

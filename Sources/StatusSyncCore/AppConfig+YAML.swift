@@ -32,7 +32,7 @@ extension AppConfig {
         config.source = source
         guard let root else { return config }
         let map = try YAMLMap(root, path: "", source: source)
-        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "ui"])
+        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http", "ui"])
 
         if let v = try map.string("listen") {
             guard let addr = ListenAddress(parsing: v) else { throw map.error("listen", "must be HOST:PORT such as 127.0.0.1:3001, not \"\(v)\"") }
@@ -78,10 +78,26 @@ extension AppConfig {
             guard n >= 1024 else { throw map.error("maxBodyBytes", "must be at least 1024") }
             config.maxBodyBytes = n
         }
+        if let node = map.node("http") {
+            config.http = try parseHTTP(YAMLMap(node, path: "http", source: source))
+        }
         if let node = map.node("ui") {
             config.ui = try parseUI(YAMLMap(node, path: "ui", source: source))
         }
         return config
+    }
+
+    private static func parseHTTP(_ map: YAMLMap) throws(ConfigError) -> HTTPSettings {
+        try map.rejectUnknown(["idleTimeout", "requestTimeout"])
+        var http = HTTPSettings()
+        for key in ["idleTimeout", "requestTimeout"] {
+            guard let value = try map.duration(key) else { continue }
+            guard value >= HTTPSettings.minimum else {
+                throw map.error(key, "must be at least \(HTTPSettings.minimum), not \(value); it bounds how long a client may hold a connection, e.g. 60s")
+            }
+            if key == "idleTimeout" { http.idleTimeout = value } else { http.requestTimeout = value }
+        }
+        return http
     }
 
     private static func parseUI(_ map: YAMLMap) throws(ConfigError) -> UISettings {

@@ -18,6 +18,8 @@ public struct AppConfig: Sendable {
     public var maxBodyBytes: Int = 1 << 20
     /// The read-only web dashboard (off unless `ui.listen` or `--ui-listen` is set).
     public var ui = UISettings()
+    /// Idle and request timeouts of the HTTP server.
+    public var http = HTTPSettings()
     /// Where this configuration came from, for messages: a file path or "embedded defaults".
     public var source: String = "embedded defaults"
 

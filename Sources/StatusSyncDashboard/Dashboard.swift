@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import StatusSyncCore
 
@@ -20,11 +21,14 @@ public enum Dashboard {
         return router
     }
 
-    /// The dashboard's HTTP server, stopped gracefully with the rest of `serve`.
-    public static func application(_ deps: DashboardDependencies,
+    /// The dashboard's HTTP server, stopped gracefully with the rest of `serve`. `server` is the
+    /// plugin listener's own (with its timeouts and connection guard), so both listeners treat
+    /// hostile clients alike.
+    public static func application(_ deps: DashboardDependencies, server: HTTPServerBuilder,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(
             router: try router(deps),
+            server: server,
             configuration: .init(address: .hostname(deps.listen.host, port: deps.listen.port), serverName: "statussync-ui"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: deps.logger

@@ -60,6 +60,7 @@ public func buildApplication<Store: CallStore>(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
+        server: .guardedHTTP1(deps.config.http, logger: deps.logger),
         configuration: .init(address: .hostname(deps.config.listen.host, port: deps.config.listen.port), serverName: "statussync"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: deps.logger

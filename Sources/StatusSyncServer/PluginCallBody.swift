@@ -11,9 +11,12 @@ enum PluginCallBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return .failure(Rejection(response: JSONResponse.error(.contentTooLarge,
                 "\(who): request body larger than \(limit) bytes; keep the plugin body small (raise maxBodyBytes in the config if needed)")))
+        } catch {
+            // Cut short: the client went away or did not send it within http.requestTimeout.
+            return .failure(Rejection(response: JSONResponse.error(.badRequest, "\(who): the request body did not arrive in full (\(error))")))
         }
         let data = Data(buffer: buffer)
         do {

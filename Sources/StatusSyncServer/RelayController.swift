@@ -82,13 +82,14 @@ public struct RelayController: Sendable {
 
 /// The relay's HTTP server.
 public func buildRelayApplication(
-    _ controller: RelayController, listen: ListenAddress, logger: Logger,
+    _ controller: RelayController, listen: ListenAddress, http: HTTPSettings = HTTPSettings(), logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: AppRequestContext.self)
     controller.addRoutes(to: router)
     return Application(
         router: router,
+        server: .guardedHTTP1(http, logger: logger),
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "statussync-relay"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger

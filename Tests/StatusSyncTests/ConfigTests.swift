@@ -25,6 +25,8 @@ struct ConfigTests {
         delivery: {maxAttempts: 20, maxAge: 24h, backoffBase: 2s, backoffCap: 10m, timeout: 10s}
         retention: 30d
         shutdownGrace: 10s
+        busyTimeout: 5s                    # a write waits this long for the SQLite lock, then 503
+        http: {idleTimeout: 60s, requestTimeout: 30s}
         """
 
     @Test("The contract's example parses to the documented values")
@@ -38,6 +40,24 @@ struct ConfigTests {
         #expect(c.delivery.maxAge == .seconds(86_400))
         #expect(c.delivery.backoffCap == .seconds(600))
         #expect(c.retention == .seconds(30 * 86_400))
+        #expect(c.http == HTTPSettings(idleTimeout: .seconds(60), requestTimeout: .seconds(30)))
+    }
+
+    @Test("http: the timeouts default to 60s and 30s; bad values are named with the fix")
+    func httpTimeouts() throws {
+        func parse(_ yaml: String) throws(ConfigError) -> AppConfig {
+            try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog)
+        }
+        func message(_ yaml: String) -> String? {
+            do { _ = try parse(yaml); return nil } catch { return error.message }
+        }
+        #expect(try parse("listen: 127.0.0.1:3001\n").http == HTTPSettings(idleTimeout: .seconds(60), requestTimeout: .seconds(30)))
+        #expect(try parse("http: {idleTimeout: 1s}\n").http == HTTPSettings(idleTimeout: .seconds(1), requestTimeout: .seconds(30)))
+        #expect(try parse("http:\n  requestTimeout: 1500ms\n").http == HTTPSettings(idleTimeout: .seconds(60), requestTimeout: ConfigDuration(milliseconds: 1500)))
+        #expect(message("http:\n  idleTimeout: soon\n") == "c.yaml:2: http.idleTimeout must be a duration such as 500ms, 10s, 5m, 2h or 30d, not \"soon\"")
+        #expect(message("http:\n  requestTimeout: 0s\n") == "c.yaml:2: http.requestTimeout must be at least 100ms, not 0s; it bounds how long a client may hold a connection, e.g. 60s")
+        #expect(message("http:\n  readTimeout: 5s\n") == "c.yaml:2: unknown key http.readTimeout; known keys here: idleTimeout, requestTimeout")
+        #expect(message("http: 60s\n")?.contains("http must be a mapping") == true)
     }
 
     @Test("Errors name the file, line, key and the fix")
@@ -45,7 +65,7 @@ struct ConfigTests {
         func message(_ yaml: String) -> String? {
             do { _ = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog); return nil } catch { return error.message }
         }
-        #expect(message("listen: 127.0.0.1:3001\nretension: 30d\n") == "c.yaml:2: unknown key retension; known keys here: listen, database, pluginKeys, agentTokenFile, argoBaseURL, providers, tenants, delivery, retention, shutdownGrace, busyTimeout, maxBodyBytes")
+        #expect(message("listen: 127.0.0.1:3001\nretension: 30d\n") == "c.yaml:2: unknown key retension; known keys here: listen, database, pluginKeys, agentTokenFile, argoBaseURL, providers, tenants, delivery, retention, shutdownGrace, busyTimeout, maxBodyBytes, http, ui")
         #expect(message("delivery:\n  maxAge: forever\n")?.contains("c.yaml:2: delivery.maxAge must be a duration such as") == true)
         #expect(message("providers:\n  - kind: github\n")?.contains("providers[0].tokenFile is missing") == true)
         #expect(message("providers:\n  - kind: gitea\n    tokenEnv: T\n")?.contains("baseURL is required for gitea") == true)
