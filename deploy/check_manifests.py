@@ -552,6 +552,43 @@ def check_containerfile():
     if 'ENTRYPOINT ["statussync"]' not in text or "USER 8737" not in text:
         error(containerfile, "expected ENTRYPOINT [\"statussync\"] and USER 8737")
 
+    # Base images from build ARGs (so a release can pin them by digest).
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    if not froms or not all(re.fullmatch(r"\$\{[A-Z_]+_IMAGE\}", f) for f in froms):
+        error(containerfile, f"every FROM must name its base image through an ARG (e.g. FROM ${{SWIFT_IMAGE}}), not {froms}")
+    # The version: written once, in StatusSyncVersion.current; the Containerfile's default and the
+    # image tags in deploy/ must agree with it.
+    version_file = os.path.join(ROOT, "Sources", "StatusSyncCLI", "StatusSyncCommand.swift")
+    try:
+        with open(version_file, encoding="utf-8") as f:
+            m = re.search(r'static let current = "([^"]+)"', f.read())
+    except OSError:
+        m = None
+    if m is None:
+        error(version_file, "StatusSyncVersion.current not found")
+        return
+    version = m.group(1)
+    for default in re.findall(r"^ARG VERSION=(\S*)", text, re.M) or ["(none)"]:
+        if default != version:
+            error(containerfile, f"ARG VERSION={default} differs from StatusSyncVersion.current {version}")
+    for label in ("version", "revision", "created", "source"):
+        if f"org.opencontainers.image.{label}=" not in text:
+            error(containerfile, f"missing OCI label org.opencontainers.image.{label}")
+    for path in glob.glob(os.path.join(DEPLOY, "**", "*.yaml"), recursive=True) + [os.path.join(ROOT, "docs", "deployment.md")]:
+        with open(path, encoding="utf-8") as f:
+            for tag in re.findall(r"ghcr\.io/statussync/statussync:([\w.-]+)", f.read()):
+                if tag != version:
+                    error(path, f"image tag {tag} differs from StatusSyncVersion.current {version}")
+    dockerignore = os.path.join(ROOT, ".dockerignore")
+    try:
+        with open(dockerignore, encoding="utf-8") as f:
+            ignored = set(f.read().split())
+    except OSError:
+        ignored = set()
+    for pattern in (".build*", "dist", "*.sqlite*", "Package.resolved"):
+        if pattern not in ignored and not (pattern == "*.sqlite*" and {"*.sqlite", "*.sqlite-*"} <= ignored):
+            error(dockerignore, f"must exclude {pattern} from the build context")
+
 
 if __name__ == "__main__":
     sys.exit(main())
