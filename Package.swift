@@ -27,6 +27,7 @@ let package = Package(
         // The packages above bring these in. No target uses them directly: they are pinned here so
         // that every build resolves the same versions without a committed Package.resolved
         // (docs/deployment.md#reproducible-builds). Raise a pin together with the package that needs it.
+        // `swift build` warns that no target uses them: expected, and harmless.
         .package(url: "https://github.com/apple/swift-algorithms.git", exact: "1.2.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", exact: "1.1.4"),
