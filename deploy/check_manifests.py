@@ -10,12 +10,20 @@
      structural checks below instead. Any other kind without a schema is an error.
    - Strategic-merge patches (*-patch.yaml) are merged onto a minimal object first.
    - kustomization.yaml: every listed resource exists and every manifest next to it is listed
-     (or is a *.example.yaml); with kubectl on PATH, `kubectl kustomize` output is validated too.
-2. statussync: the embedded configurations use only known keys (docs/design.md#configuration); file paths in the
-   central config are mounted by the Deployment; the relay's --upstream names the Service in the
-   kustomization's namespace; terminationGracePeriodSeconds > shutdownGrace; the sidecars run as
-   UID 8737 without privilege escalation; Secrets in deploy/ are placeholder examples only.
-3. Containerfile: every top-level directory a target in Package.swift lives in is copied.
+     (or is a *.example.yaml); `kubectl kustomize` renders it (kubectl is required) and what it
+     renders is validated too, in the kustomization's namespace or, without one, in none.
+2. statussync: the embedded configurations use only known keys (docs/design.md#configuration); file
+   paths in the central config are mounted by the Deployment; the relay's --upstream names the
+   Service in the kustomization's namespace without a cluster domain, and its tenant Secret is
+   optional; terminationGracePeriodSeconds > shutdownGrace; the sidecars run as UID 8737 without
+   privilege escalation, with seccomp RuntimeDefault, on a port below 10000 other than 3001;
+   Secrets in deploy/ are placeholder examples only (or service-account token Secrets, which
+   Kubernetes fills in).
+3. Workflow namespaces (deploy/argo/namespace): every ServiceAccount has its
+   `<name>.service-account-token` Secret, the agent and executor rules are granted to it, and
+   the example workflows run as it.
+4. Containerfile: every top-level directory a target in Package.swift lives in is copied; base
+   images come from build ARGs; OCI labels; the version label is the CLI's version.
 """
 
 from __future__ import annotations
@@ -171,9 +179,23 @@ def env_value(container, name):
     return None
 
 
+# Ports a statussync sidecar must not use: other published plugins' (gogit: 3001).
+TAKEN_SIDECAR_PORTS = {3001}
+
+
+def check_seccomp(sc, where, label):
+    if ((sc.get("seccompProfile") or {}).get("type")) != "RuntimeDefault":
+        error(where, f"{label}: securityContext.seccompProfile.type must be RuntimeDefault (Pod Security restricted)")
+
+
 def check_sidecar(container, where, label, versions):
     pod_with(container, where, versions, f"{label} container")
     sc = container.get("securityContext") or {}
+    check_seccomp(sc, where, label)
+    first_port = (container.get("ports") or [{}])[0].get("containerPort")
+    if not isinstance(first_port, int) or first_port >= 10000 or first_port in TAKEN_SIDECAR_PORTS:
+        error(where, f"{label}: the sidecar port {first_port} must be below 10000 and not one another plugin "
+                     f"uses ({', '.join(map(str, sorted(TAKEN_SIDECAR_PORTS)))})")
     if sc.get("runAsUser") != 8737 and sc.get("runAsGroup") != 0:
         error(where, f"{label}: runAsUser must be 8737 (or runAsGroup 0) to read /var/run/argo/token")
     if sc.get("runAsNonRoot") is not True or sc.get("allowPrivilegeEscalation") is not False:
@@ -183,6 +205,15 @@ def check_sidecar(container, where, label, versions):
     if container.get("volumeMounts"):
         error(where, f"{label}: a plugin sidecar cannot mount volumes (the agent pod has none for it)")
     args = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    if "relay" in args:
+        listen = args[args.index("--listen") + 1] if "--listen" in args else "127.0.0.1:3001"
+        if listen.rsplit(":", 1)[1] != str(first_port):
+            error(where, f"{label}: relay --listen {listen} must use the first containerPort ({first_port})")
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+            if ref is not None and ref.get("optional") is not True:
+                error(where, f"{label}: the relay's Secret {ref.get('name')} must be optional: true (a missing "
+                             "Secret would keep the sidecar from starting and fail other plugins' templates)")
     inline = env_value(container, "STATUSSYNC_CONFIG_YAML")
     if inline is not None:
         config = check_config(inline.get("value", ""), where, f"{label} STATUSSYNC_CONFIG_YAML")
@@ -305,7 +336,10 @@ def main():
                 pod_with(container, path, versions, f"{name} sidecar.container")
                 if obj["data"].get("sidecar.automountServiceAccountToken") not in ("true", "false"):
                     error(path, "sidecar.automountServiceAccountToken must be \"true\" or \"false\"")
-            if kind == "Secret":
+            if kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token":
+                if obj.get("data") or obj.get("stringData"):
+                    error(path, f"Secret {name}: a service-account token Secret is filled in by Kubernetes; give no data")
+            elif kind == "Secret":
                 if not path.endswith(".example.yaml"):
                     error(path, "Secrets belong only in *.example.yaml files, with placeholder values")
                 for key, value in (obj.get("stringData") or {}).items():
@@ -332,10 +366,16 @@ def check_central(objects, kustomizations, sidecar_args, versions):
     by_kind = {}
     for path, obj in objects:
         by_kind.setdefault(obj["kind"], []).append((path, obj))
-    namespace = None
+    namespace = None  # the central service's (the kustomization next to its Deployment)
+    rendered_by_dir = {}
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        error(DEPLOY, "kubectl is not on PATH: every kustomization must render with `kubectl kustomize`")
     for path, kz in kustomizations:
         directory = os.path.dirname(path)
-        namespace = kz.get("namespace", namespace)
+        kz_namespace = kz.get("namespace")
+        if any(o["kind"] == "Deployment" and os.path.dirname(p) == directory for p, o in objects):
+            namespace = kz_namespace
         listed = kz.get("resources") or []
         for resource in listed:
             if not os.path.exists(os.path.join(directory, resource)):
@@ -348,20 +388,20 @@ def check_central(objects, kustomizations, sidecar_args, versions):
         for path2, obj in objects:
             if os.path.dirname(path2) == directory and (obj.get("metadata") or {}).get("namespace"):
                 error(path2, "manifests stay namespace-agnostic; the namespace is set in kustomization.yaml")
-        kubectl = shutil.which("kubectl")
         if kubectl:
             run = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True, timeout=60)
             if run.returncode != 0:
                 error(path, f"kubectl kustomize failed: {run.stderr.strip()}")
             else:
                 rendered = [d for d in yaml.safe_load_all(run.stdout) if d]
+                rendered_by_dir[directory] = rendered
                 for obj in rendered:
                     schema_validate(obj, path, versions, f"rendered {obj['kind']}/{obj['metadata']['name']}")
-                    if obj["metadata"].get("namespace") != namespace:
-                        error(path, f"rendered {obj['kind']}/{obj['metadata']['name']} is not in namespace {namespace}")
+                    if obj["metadata"].get("namespace") != kz_namespace:
+                        error(path, f"rendered {obj['kind']}/{obj['metadata']['name']} is in namespace "
+                                    f"{obj['metadata'].get('namespace')}, expected {kz_namespace or 'none (set with kubectl -n)'}")
                 notes.append(f"{rel(path)}: kubectl kustomize rendered {len(rendered)} objects, validated")
-        else:
-            notes.append(f"{rel(path)}: kubectl not on PATH, kustomize rendering not checked")
+    check_workflow_namespace(rendered_by_dir.get(os.path.join(DEPLOY, "argo", "namespace")), objects)
 
     deployments = [(p, o) for p, o in by_kind.get("Deployment", []) if o["metadata"]["name"] == "statussync"]
     configmaps = {o["metadata"]["name"]: (p, o) for p, o in by_kind.get("ConfigMap", [])}
@@ -374,6 +414,8 @@ def check_central(objects, kustomizations, sidecar_args, versions):
         error(dpath, "the central service must have replicas: 1 and strategy Recreate (one SQLite owner)")
     pod = spec["template"]["spec"]
     container = pod["containers"][0]
+    check_seccomp(pod.get("securityContext") or {}, dpath, "Deployment statussync pod")
+    check_seccomp(container.get("securityContext") or {}, dpath, "Deployment statussync container")
     mounts = {m["mountPath"]: m for m in container.get("volumeMounts") or []}
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
     cargs = container.get("args") or []
@@ -423,7 +465,8 @@ def check_central(objects, kustomizations, sidecar_args, versions):
     services = [o for p, o in by_kind.get("Service", []) if o["metadata"]["name"] == "statussync"]
     if services and namespace:
         svc_port = services[0]["spec"]["ports"][0]["port"]
-        expected = f"http://statussync.{namespace}.svc.cluster.local:{svc_port}"
+        # No cluster domain: the pod's DNS search path completes `.svc`, whatever the domain is.
+        expected = f"http://statussync.{namespace}.svc:{svc_port}"
         for path, args in sidecar_args.items():
             if "relay" in args:
                 upstream = args[args.index("--upstream") + 1] if "--upstream" in args else None
@@ -436,6 +479,55 @@ def check_central(objects, kustomizations, sidecar_args, versions):
                     and "namespaceSelector" in peer for peer in peers)
         if not peers or not agent or ports != [int(port)]:
             error(path, f"ingress must admit only Argo agent pods (any namespace) on port {port}")
+
+
+AGENT_RULES = {("workflowtasksets", "list"), ("workflowtasksets", "watch"), ("workflowtasksets/status", "patch")}
+EXECUTOR_RULES = {("workflowtaskresults", "create"), ("workflowtaskresults", "patch")}
+
+
+def check_workflow_namespace(rendered, objects):
+    """deploy/argo/namespace: what an agent pod and the workflow's steps need in their namespace."""
+    where = os.path.join(DEPLOY, "argo", "namespace", "kustomization.yaml")
+    if rendered is None:
+        error(where, "deploy/argo/namespace did not render (or is missing)")
+        return
+    accounts = [o["metadata"]["name"] for o in rendered if o["kind"] == "ServiceAccount"]
+    if not accounts:
+        error(where, "no ServiceAccount for the workflows")
+    secrets = {o["metadata"]["name"]: o for o in rendered if o["kind"] == "Secret"}
+    roles = {o["metadata"]["name"]: o for o in rendered if o["kind"] == "Role"}
+    for sa in accounts:
+        secret = secrets.get(f"{sa}.service-account-token")
+        if secret is None:
+            error(where, f"no Secret {sa}.service-account-token: every agent pod mounts it, and Kubernetes "
+                         ">= 1.24 does not create it (the agent pod would stay in ContainerCreating)")
+        else:
+            if secret.get("type") != "kubernetes.io/service-account-token":
+                error(where, f"Secret {sa}.service-account-token must have type kubernetes.io/service-account-token")
+            if (secret["metadata"].get("annotations") or {}).get("kubernetes.io/service-account.name") != sa:
+                error(where, f"Secret {sa}.service-account-token needs annotation kubernetes.io/service-account.name: {sa}")
+        granted = set()
+        for binding in (o for o in rendered if o["kind"] == "RoleBinding"):
+            if not any(s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace") in (None, binding["metadata"].get("namespace"))
+                       for s in binding.get("subjects") or []):
+                continue
+            role = roles.get(binding["roleRef"]["name"]) if binding["roleRef"]["kind"] == "Role" else None
+            if role is None:
+                error(where, f"RoleBinding {binding['metadata']['name']} refers to a Role not rendered here")
+                continue
+            for rule in role.get("rules") or []:
+                if "argoproj.io" in (rule.get("apiGroups") or []):
+                    granted |= {(r, v) for r in rule.get("resources") or [] for v in rule.get("verbs") or []}
+        for what, needed in (("agent", AGENT_RULES), ("executor", EXECUTOR_RULES)):
+            for resource, verb in sorted(needed - granted):
+                error(where, f"ServiceAccount {sa} lacks the {what} permission {verb} on {resource}")
+    for path, obj in objects:
+        if obj.get("apiVersion", "").startswith("argoproj.io/") and obj["kind"] in ("WorkflowTemplate", "Workflow", "CronWorkflow"):
+            spec = obj.get("spec") or {}
+            spec = (spec.get("workflowSpec") or spec) if obj["kind"] == "CronWorkflow" else spec
+            if spec.get("serviceAccountName") not in accounts:
+                error(path, f"spec.serviceAccountName {spec.get('serviceAccountName')!r} should be one of deploy/argo/namespace's "
+                            f"ServiceAccounts ({', '.join(accounts)})")
 
 
 def check_containerfile():
@@ -464,6 +556,43 @@ def check_containerfile():
             error(containerfile, f"{path} (used by Package.swift) is not copied into the build stage")
     if 'ENTRYPOINT ["statussync"]' not in text or "USER 8737" not in text:
         error(containerfile, "expected ENTRYPOINT [\"statussync\"] and USER 8737")
+
+    # Base images from build ARGs (so a release can pin them by digest).
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    if not froms or not all(re.fullmatch(r"\$\{[A-Z_]+_IMAGE\}", f) for f in froms):
+        error(containerfile, f"every FROM must name its base image through an ARG (e.g. FROM ${{SWIFT_IMAGE}}), not {froms}")
+    # The version: written once, in StatusSyncVersion.current; the Containerfile's default and the
+    # image tags in deploy/ must agree with it.
+    version_file = os.path.join(ROOT, "Sources", "StatusSyncCLI", "StatusSyncCommand.swift")
+    try:
+        with open(version_file, encoding="utf-8") as f:
+            m = re.search(r'static let current = "([^"]+)"', f.read())
+    except OSError:
+        m = None
+    if m is None:
+        error(version_file, "StatusSyncVersion.current not found")
+        return
+    version = m.group(1)
+    for default in re.findall(r"^ARG VERSION=(\S*)", text, re.M) or ["(none)"]:
+        if default != version:
+            error(containerfile, f"ARG VERSION={default} differs from StatusSyncVersion.current {version}")
+    for label in ("version", "revision", "created", "source"):
+        if f"org.opencontainers.image.{label}=" not in text:
+            error(containerfile, f"missing OCI label org.opencontainers.image.{label}")
+    for path in glob.glob(os.path.join(DEPLOY, "**", "*.yaml"), recursive=True) + [os.path.join(ROOT, "docs", "deployment.md")]:
+        with open(path, encoding="utf-8") as f:
+            for tag in re.findall(r"ghcr\.io/statussync/statussync:([\w.-]+)", f.read()):
+                if tag != version:
+                    error(path, f"image tag {tag} differs from StatusSyncVersion.current {version}")
+    dockerignore = os.path.join(ROOT, ".dockerignore")
+    try:
+        with open(dockerignore, encoding="utf-8") as f:
+            ignored = set(f.read().split())
+    except OSError:
+        ignored = set()
+    for pattern in (".build*", "dist", "*.sqlite*", "Package.resolved"):
+        if pattern not in ignored and not (pattern == "*.sqlite*" and {"*.sqlite", "*.sqlite-*"} <= ignored):
+            error(dockerignore, f"must exclude {pattern} from the build context")
 
 
 if __name__ == "__main__":

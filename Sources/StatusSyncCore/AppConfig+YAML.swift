@@ -134,13 +134,27 @@ extension AppConfig {
         if let node = map.node("app") {
             guard traits.supportsAppAuth else { throw map.error("app", "is only for kind github (GitHub App authentication); use tokenFile or tokenEnv") }
             let a = try YAMLMap(node, path: "\(path).app", source: source)
-            try a.rejectUnknown(["appID", "installationID", "privateKeyFile"])
+            try a.rejectUnknown(["appID", "installationID", "privateKeyFile", "privateKeyEnv"])
             guard let id = try a.string("appID"), !id.isEmpty else { throw a.error("appID", "is missing; give the GitHub App's id") }
+            guard id.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw a.error("appID", "must be the GitHub App's numeric id (digits only, as the app's settings page shows it), not \"\(id)\"")
+            }
             guard let installation = try a.string("installationID"), !installation.isEmpty else {
                 throw a.error("installationID", "is missing; give the installation id (GET /repos/OWNER/REPO/installation shows it)")
             }
-            guard let key = try a.string("privateKeyFile"), !key.isEmpty else { throw a.error("privateKeyFile", "is missing; give the app's private key file (PEM)") }
-            app = GitHubAppCredentials(appID: id, installationID: installation, privateKeyFile: key)
+            guard installation.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw a.error("installationID", "must be the numeric installation id (digits only), not \"\(installation)\"")
+            }
+            let keySource: GitHubAppCredentials.PrivateKeySource
+            switch (try a.string("privateKeyFile"), try a.string("privateKeyEnv")) {
+            case (let file?, nil) where !file.isEmpty: keySource = .file(file)
+            case (nil, let env?) where !env.isEmpty: keySource = .environment(env)
+            case (nil, nil):
+                throw a.error("privateKeyFile", "is missing; give the app's private key (PEM) as privateKeyFile (a file) or privateKeyEnv (an environment variable)")
+            case (_?, _?): throw a.error("privateKeyEnv", "is set together with privateKeyFile; keep only one of them")
+            default: throw a.error("privateKeyFile", "is empty; give a file path (privateKeyFile) or a variable name (privateKeyEnv)")
+            }
+            app = GitHubAppCredentials(appID: id, installationID: installation, privateKey: keySource)
         }
         let token: ProviderConfig.TokenSource
         switch (tokenFile, tokenEnv, app) {

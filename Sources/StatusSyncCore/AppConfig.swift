@@ -123,15 +123,35 @@ public struct ProviderConfig: Sendable, Hashable {
 
 /// `app:` of a github provider: authenticate as a GitHub App installation.
 public struct GitHubAppCredentials: Sendable, Hashable {
-    public var appID: String
-    public var installationID: String
-    /// The app's private key (PEM, as GitHub gives it).
-    public var privateKeyFile: String
+    /// Where the app's private key (PEM, as GitHub gives it) comes from.
+    public enum PrivateKeySource: Sendable, Hashable, CustomStringConvertible {
+        /// `privateKeyFile`: a file (the central service mounts it from a Secret).
+        case file(String)
+        /// `privateKeyEnv`: an environment variable (a plugin sidecar cannot mount files).
+        case environment(String)
 
-    public init(appID: String, installationID: String, privateKeyFile: String) {
+        public var description: String {
+            switch self {
+            case .file(let path): return "privateKeyFile \(path)"
+            case .environment(let name): return "privateKeyEnv \(name)"
+            }
+        }
+    }
+
+    /// Digits only (checked at load): it is written into the JWT as is.
+    public var appID: String
+    /// Digits only (checked at load): it is part of the token request's path.
+    public var installationID: String
+    public var privateKey: PrivateKeySource
+
+    public init(appID: String, installationID: String, privateKey: PrivateKeySource) {
         self.appID = appID
         self.installationID = installationID
-        self.privateKeyFile = privateKeyFile
+        self.privateKey = privateKey
+    }
+
+    public init(appID: String, installationID: String, privateKeyFile: String) {
+        self.init(appID: appID, installationID: installationID, privateKey: .file(privateKeyFile))
     }
 }
 

@@ -18,6 +18,23 @@ extension ProviderConfig {
     }
 }
 
+extension GitHubAppCredentials {
+    /// The app's private key, PEM text, from its file or environment variable. A variable whose
+    /// line breaks were written as `\n` (one line, as in .env files) is accepted too.
+    public func loadPrivateKeyPEM(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> String {
+        switch privateKey {
+        case .file(let path):
+            return try SecretFile.read(path, what: "app privateKeyFile")
+        case .environment(let name):
+            guard var pem = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !pem.isEmpty else {
+                throw ConfigError("app privateKeyEnv: environment variable \(name) is not set or empty; set it to the app's private key (PEM), e.g. from a Secret with secretKeyRef")
+            }
+            if !pem.contains("\n"), pem.contains("\\n") { pem = pem.replacingOccurrences(of: "\\n", with: "\n") }
+            return pem
+        }
+    }
+}
+
 /// Reads a secret file (token), trimmed of surrounding whitespace.
 public enum SecretFile {
     public static func read(_ path: String, what: String) throws(ConfigError) -> String {

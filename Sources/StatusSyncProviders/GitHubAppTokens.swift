@@ -20,12 +20,13 @@ actor GitHubAppTokens {
     static let refreshMargin: TimeInterval = 300
 
     init(credentials: GitHubAppCredentials, baseURL: String, http: ProviderHTTPClient, secrets: Secrets,
-         now: @escaping @Sendable () -> Date) throws(ConfigError) {
-        let pem = try SecretFile.read(credentials.privateKeyFile, what: "app privateKeyFile")
+         now: @escaping @Sendable () -> Date,
+         environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) {
+        let pem = try credentials.loadPrivateKeyPEM(environment: environment)
         do {
             self.key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
         } catch {
-            throw ConfigError("app privateKeyFile \(credentials.privateKeyFile) is not an RSA private key in PEM form (download it from the GitHub App's settings)")
+            throw ConfigError("app \(credentials.privateKey) is not an RSA private key in PEM form (download it from the GitHub App's settings)")
         }
         self.credentials = credentials
         self.baseURL = baseURL
@@ -64,7 +65,7 @@ actor GitHubAppTokens {
                                                   notFound: "GitHub App installation \(credentials.installationID) not found for app \(credentials.appID)")
         guard outcome.errorClass == .ok, let response else {
             if outcome.errorClass == .permanent, outcome.httpStatus == 401 {
-                outcome.message = "GitHub rejected the app's JWT (app \(credentials.appID)): check appID and privateKeyFile (\(outcome.message ?? "401"))"
+                outcome.message = "GitHub rejected the app's JWT (app \(credentials.appID)): check appID and \(credentials.privateKey) (\(outcome.message ?? "401"))"
             }
             return .failure(outcome)
         }

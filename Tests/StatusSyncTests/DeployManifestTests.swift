@@ -34,8 +34,18 @@ struct DeployManifestTests {
         let automount = (sidecar["automountServiceAccountToken"] as? Bool) ?? false
         #expect((data["sidecar.automountServiceAccountToken"] as? String) == (automount ? "true" : "false"))
         let ports = try #require(container["ports"] as? [[String: Any]])
-        #expect(ports.first?["containerPort"] as? Int == 3001)
+        // Not 3001 (another "PR build status" plugin's port): every plugin's sidecar shares the agent pod.
+        #expect(ports.first?["containerPort"] as? Int == Self.sidecarPort)
+        if mode == "relay" {
+            let args = try #require(container["args"] as? [String])
+            let listen = try #require(args.firstIndex(of: "--listen").map { args[$0 + 1] })
+            #expect(ListenAddress(parsing: listen) == ListenAddress(host: "127.0.0.1", port: Self.sidecarPort))
+            #expect(args.firstIndex(of: "--upstream").map { args[$0 + 1] } == "http://statussync.argo.svc:\(Self.sidecarPort)")
+        }
     }
+
+    /// The port of statussync throughout deploy/ (docs/deployment.md).
+    static let sidecarPort = 7313
 
     @Test("The configs embedded in deploy/ parse as statussync configs")
     func embeddedConfigsParse() throws {
@@ -45,6 +55,7 @@ struct DeployManifestTests {
         let inline = try #require(env.first { $0["name"] as? String == "STATUSSYNC_CONFIG_YAML" }?["value"] as? String)
         let sidecarConfig = try AppConfig.parse(yaml: inline, source: "standalone plugin.yaml", catalog: ProviderRegistry.catalog)
         #expect(sidecarConfig.listen.isLoopback && sidecarConfig.agentTokenFile == "/var/run/argo/token")
+        #expect(sidecarConfig.listen.port == Self.sidecarPort)
 
         let configMap = try #require(try Self.yaml(Self.deploy.appending(path: "kubernetes/configmap.yaml")) as? [String: Any])
         let text = try #require((configMap["data"] as? [String: Any])?["config.yaml"] as? String)

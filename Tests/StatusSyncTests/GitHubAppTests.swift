@@ -87,7 +87,7 @@ struct GitHubAppTests {
         let yaml = """
             providers:
               - kind: github
-                app: {appID: "12345", installationID: "678", privateKeyFile: \(app.credentials.privateKeyFile)}
+                app: {appID: "12345", installationID: "678", privateKeyFile: \(app.dir.path("app.pem"))}
             """
         let parsed = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog)
         #expect(parsed.providers.first?.token == .githubApp(app.credentials))
@@ -105,5 +105,79 @@ struct GitHubAppTests {
             #expect(error.message.contains("is not an RSA private key in PEM form"))
         }
         try await http.shutdown()
+    }
+
+    @Test("privateKeyEnv: the key from an environment variable (as a sidecar gets it from a Secret) buys an installation token")
+    func privateKeyFromEnvironment() async throws {
+        let app = try Self.app()
+        let pem = app.key.pemRepresentation
+        let yaml = """
+            providers:
+              - kind: github
+                app: {appID: "12345", installationID: "678", privateKeyEnv: GITHUB_APP_PRIVATE_KEY}
+            """
+        let parsed = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog)
+        let credentials = GitHubAppCredentials(appID: "12345", installationID: "678", privateKey: .environment("GITHUB_APP_PRIVATE_KEY"))
+        #expect(parsed.providers.first?.token == .githubApp(credentials))
+        // As Kubernetes passes it (real line breaks), and as a one-line .env file writes it (\n).
+        for value in [pem, pem.replacingOccurrences(of: "\n", with: "\\n")] {
+            try await FakeGitHub.run { fake in
+                fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+                let http = ProviderHTTPClient(timeout: .seconds(5))
+                defer { Task { try? await http.shutdown() } }
+                let tokens = try GitHubAppTokens(credentials: credentials, baseURL: fake.baseURL, http: http, secrets: Secrets(),
+                                                 now: { Date() }, environment: ["GITHUB_APP_PRIVATE_KEY": value])
+                guard case .success(let token) = await tokens.token() else { Issue.record("no installation token"); return }
+                #expect(token.hasPrefix("ghs_"))
+                #expect(fake.tokenRequests == 1)
+            }
+        }
+    }
+
+    @Test("privateKeyEnv errors: unset or empty variable, both or neither of file and env, a value that is no key")
+    func privateKeyEnvironmentErrors() async throws {
+        let credentials = GitHubAppCredentials(appID: "1", installationID: "2", privateKey: .environment("APP_KEY"))
+        for environment in [[:], ["APP_KEY": ""], ["APP_KEY": " \n"]] {
+            #expect(throws: ConfigError("app privateKeyEnv: environment variable APP_KEY is not set or empty; set it to the app's private key (PEM), e.g. from a Secret with secretKeyRef")) {
+                _ = try credentials.loadPrivateKeyPEM(environment: environment)
+            }
+        }
+        func message(_ app: String) -> String? {
+            do {
+                _ = try AppConfig.parse(yaml: "providers:\n  - kind: github\n    app: {\(app)}\n", source: "c.yaml", catalog: ProviderRegistry.catalog)
+                return nil
+            } catch { return error.message }
+        }
+        #expect(message(#"appID: "1", installationID: "2", privateKeyFile: /k.pem, privateKeyEnv: K"#)?
+            .contains("privateKeyEnv is set together with privateKeyFile; keep only one of them") == true)
+        #expect(message(#"appID: "1", installationID: "2""#)?
+            .contains("privateKeyFile is missing; give the app's private key (PEM) as privateKeyFile (a file) or privateKeyEnv (an environment variable)") == true)
+        #expect(message(#"appID: "1", installationID: "2", privateKeyEnv: """#)?.contains("is empty") == true)
+
+        let http = ProviderHTTPClient(timeout: .seconds(1))
+        do {
+            _ = try GitHubAppTokens(credentials: credentials, baseURL: "https://api.github.com", http: http, secrets: Secrets(),
+                                    now: { Date() }, environment: ["APP_KEY": "not a key"])
+            Issue.record("a value that is not a key must be refused")
+        } catch {
+            #expect(error.message == "app privateKeyEnv APP_KEY is not an RSA private key in PEM form (download it from the GitHub App's settings)")
+        }
+        try await http.shutdown()
+    }
+
+    @Test("appID and installationID must be digits: appID goes into the JWT unescaped, installationID into a URL path")
+    func numericIDs() {
+        func message(_ app: String) -> String? {
+            do {
+                _ = try AppConfig.parse(yaml: "providers:\n  - kind: github\n    app: {\(app), privateKeyEnv: K}\n", source: "c.yaml", catalog: ProviderRegistry.catalog)
+                return nil
+            } catch { return error.message }
+        }
+        #expect(message(#"appID: "12345", installationID: "678""#) == nil)
+        #expect(message(#"appID: 12345, installationID: 678"#) == nil, "unquoted numbers are fine")
+        for bad in [#"1\",\"admin\":\"1"#, "12a", "-1", "1 2", "١٢"] {
+            #expect(message(#"appID: "\#(bad)", installationID: "678""#)?.contains("appID must be the GitHub App's numeric id (digits only") == true, "\(bad)")
+        }
+        #expect(message(#"appID: "1", installationID: "678/../../user""#)?.contains("installationID must be the numeric installation id (digits only)") == true)
     }
 }
