@@ -33,6 +33,9 @@ extension StatusRequest {
         let provider = try resolveProvider(reader.string("provider"), rules: rules)
         let repo = try parseRepo(reader, traits: provider.traits)
         let sha = try reader.string("sha").map(parseSHA)
+        if provider.traits.requiresFullSHA, let sha, sha.utf8.count != 40 {
+            throw PluginBodyError("sha \"\(sha.excerpt(70))\" is not a full commit id: \(provider.traits.kind) needs all 40 hex characters (git rev-parse HEAD), or pr for a pull request")
+        }
         let pr = try reader.positiveInt("pr")
         guard sha != nil || pr != nil else {
             throw PluginBodyError("missing sha or pr: set sha to the commit (e.g. \"{{workflow.parameters.revision}}\") or pr to the pull request number")
@@ -44,6 +47,9 @@ extension StatusRequest {
             guard trimmed.unicodeScalars.count <= 255 else { throw PluginBodyError("context is longer than 255 characters: use a shorter status name") }
             return trimmed
         } ?? StatusRequest.defaultContext
+        if provider.traits.splitsContextAtSlash, context.hasSuffix("/") {
+            throw PluginBodyError("context \"\(context.excerpt(60))\" ends in '/': \(provider.traits.kind) splits it at the last '/' into genre and name, so the name would be empty; write e.g. \"ci/argo\"")
+        }
 
         guard let stateText = try reader.string("state", alias: "status") else {
             throw PluginBodyError("missing state: set state to \(NeutralState.acceptedSpellings), e.g. state: \"{{workflow.status}}\"")
