@@ -163,9 +163,10 @@ final class FakeAzureDevOps: Sendable {
         guard authenticated(request) else { return unauthenticated(request) }
 
         let segments = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map { $0.removingPercentEncoding ?? String($0) }
-        guard let (operation, path) = AzureSpec.shared.match(method: request.method.rawValue, segments: segments) else {
+        guard let matched = AzureSpec.shared.match(method: request.method.rawValue, segments: segments) else {
             return violation("no spec operation for \(request.method.rawValue) \(request.uri.path)")
         }
+        let (operation, path) = matched
         let query = Self.query(request.uri.query)
         if let problem = operation.checkQuery(query, extra: operation.id == "Pull Request Threads_List" ? ["continuationToken"] : []) {
             return violation("\(operation.id): \(problem)")
@@ -206,7 +207,8 @@ final class FakeAzureDevOps: Sendable {
             guard sha.count == 40, sha.allSatisfy(\.isHexDigit) else {
                 return Self.error(.badRequest, "TF401175: The commit id \(sha) is not a valid full commit id.", typeKey: "InvalidArgumentValueException")
             }
-            guard let (genre, name) = Self.context(body), !name.isEmpty else { return Self.error(.badRequest, "The status context name cannot be null or empty.", typeKey: "InvalidArgumentValueException") }
+            let (genre, name) = Self.context(body) ?? ("", "")
+            guard !name.isEmpty else { return Self.error(.badRequest, "The status context name cannot be null or empty.", typeKey: "InvalidArgumentValueException") }
             let status = Status(repo: repo, sha: sha.lowercased(), state: body?["state"]?.stringValue ?? "notSet", genre: genre, name: name,
                                 description: body?["description"]?.stringValue, targetURL: body?["targetUrl"]?.stringValue)
             let id = state.withLock { s in
@@ -241,7 +243,8 @@ final class FakeAzureDevOps: Sendable {
                 }
                 iteration = Int(n)
             }
-            guard let (genre, name) = Self.context(body), !name.isEmpty else { return Self.error(.badRequest, "The status context name cannot be null or empty.", typeKey: "InvalidArgumentValueException") }
+            let (genre, name) = Self.context(body) ?? ("", "")
+            guard !name.isEmpty else { return Self.error(.badRequest, "The status context name cannot be null or empty.", typeKey: "InvalidArgumentValueException") }
             let status = PullRequestStatus(repo: repo, pr: pr, iterationID: iteration, state: body?["state"]?.stringValue ?? "notSet", genre: genre, name: name)
             let id = state.withLock { s in
                 s.prStatuses.append(status)
@@ -261,7 +264,7 @@ final class FakeAzureDevOps: Sendable {
                 items = Array(all.dropFirst(start).prefix(size))
                 if start + size < all.count { headers.append(("x-ms-continuationtoken", "\(start + size)")) }
             }
-            let value = JSONValue.array(items.map(Self.json))
+            let value = JSONValue.array(items.map { Self.json($0) })
             return FakeServer.json(.ok, JSONValue.object(["count": .number(Double(items.count)), "value": value]).canonicalText, headers: headers)
 
         case "Pull Request Threads_Create":
@@ -325,7 +328,7 @@ final class FakeAzureDevOps: Sendable {
     static func json(_ thread: Thread) -> JSONValue {
         .object([
             "id": .number(Double(thread.id)), "status": .string(thread.status), "isDeleted": .bool(false),
-            "comments": .array(thread.comments.map(json)),
+            "comments": .array(thread.comments.map { json($0) }),
             "properties": .object(thread.properties.mapValues { .object(["$type": .string("System.String"), "$value": .string($0)]) }),
         ])
     }
