@@ -22,10 +22,13 @@ public struct ProviderTraits: Sendable, Hashable {
     public var requiresFullSHA: Bool
     /// Whether the context is split at its last `/` (genre/name), so it must not end in `/`.
     public var splitsContextAtSlash: Bool
+    /// Whether repository path segments may contain spaces (Azure DevOps project names).
+    public var repoSpaces: Bool
 
     public init(kind: String, defaultBaseURL: String?, baseURLHelp: String, defaultPacing: Pacing? = nil,
                 nestedRepoPath: Bool = false, requiresTargetURL: Bool = false, repoExample: String = "owner/name",
-                supportsAppAuth: Bool = false, requiresFullSHA: Bool = false, splitsContextAtSlash: Bool = false) {
+                supportsAppAuth: Bool = false, requiresFullSHA: Bool = false, splitsContextAtSlash: Bool = false,
+                repoSpaces: Bool = false) {
         self.kind = kind
         self.defaultBaseURL = defaultBaseURL
         self.baseURLHelp = baseURLHelp
@@ -36,6 +39,7 @@ public struct ProviderTraits: Sendable, Hashable {
         self.supportsAppAuth = supportsAppAuth
         self.requiresFullSHA = requiresFullSHA
         self.splitsContextAtSlash = splitsContextAtSlash
+        self.repoSpaces = repoSpaces
     }
 }
 

@@ -50,6 +50,10 @@ struct AzureDevOpsProviderTests {
                 #expect(await p.postStatus(Self.status(.success, context: context)).errorClass == .ok)
             }
             #expect(fake.statuses.map { "\($0.genre)|\($0.name)" } == ["ci|argo", "a/b|c", "argo-workflows|argo"])
+            // Names are escaped in the path: a project name with a space.
+            #expect(await p.postStatus(Self.status(.success, repo: "Fabrikam Fiber/app", context: "argo")).errorClass == .ok)
+            #expect(fake.statuses.last?.repo == "Fabrikam Fiber/app")
+            #expect(fake.traffic.requests.last?.path.hasPrefix("/fabrikam/Fabrikam%20Fiber/_apis/git/repositories/app/") == true, "\(fake.traffic.requests.last?.path ?? "")")
             #expect(await p.postStatus(Self.status(.success, description: String(repeating: "é", count: 2000))).errorClass == .ok)
             let description = fake.statuses.last?.description ?? ""
             #expect(description.unicodeScalars.count == 1024 && description.hasSuffix("…"))
@@ -69,6 +73,11 @@ struct AzureDevOpsProviderTests {
         let ok = try parse(["repo": "Fabrikam-Fiber/app", "sha": CallFactory.sha, "state": "Running", "context": "ci/argo"]).get()
         #expect(ok.providerKind == "azure-devops" && ok.repo == "Fabrikam-Fiber/app")
         #expect((try? parse(["repo": "P/r", "pr": "7", "state": "Running"]).get())?.pr == 7)
+        #expect((try? parse(["repo": "Fabrikam Fiber/my app", "sha": CallFactory.sha, "state": "Running"]).get())?.repo == "Fabrikam Fiber/my app",
+                "Azure project and repository names may contain spaces")
+        for bad in ["Fabrikam Fiber /app", " /app", "a/b/c"] {
+            #expect((try? parse(["repo": bad, "sha": CallFactory.sha, "state": "Running"]).get()) == nil, "\(bad)")
+        }
         guard case .failure(let short) = parse(["repo": "P/r", "sha": "6dcb09b", "state": "Running"]) else { Issue.record("short sha accepted"); return }
         #expect(short.message.hasPrefix("sha \"6dcb09b\"") && short.message.contains("40"), "\(short.message)")
         guard case .failure(let slash) = parse(["repo": "P/r", "sha": CallFactory.sha, "state": "Running", "context": "ci/"]) else { Issue.record("ci/ accepted"); return }

@@ -3,8 +3,8 @@ import NIOHTTP1
 import StatusSyncCore
 import Synchronization
 
-/// Azure DevOps (Azure Repos) commit statuses, pull-request statuses and PR threads
-/// (providers.md §6.1, provider-specs/azure-devops-git.json), REST api-version 7.1.
+/// Azure DevOps (Azure Repos) commit statuses, pull-request statuses and PR threads, REST
+/// api-version 7.1 (docs/azure-devops.md; the fake's spec is Tests/…/Fixtures/provider-specs/azure-devops-git.json).
 ///
 /// `baseURL` is the organisation URL (`https://dev.azure.com/ORG`) or an Azure DevOps Server
 /// collection URL; `repo` is `PROJECT/REPOSITORY`. A PAT is sent as Basic with an empty user.
@@ -12,7 +12,7 @@ public struct AzureDevOpsProvider: ProviderType {
     public static let traits = ProviderTraits(
         kind: "azure-devops", defaultBaseURL: nil,
         baseURLHelp: "the organisation URL, e.g. https://dev.azure.com/ORG, or an Azure DevOps Server collection URL such as https://tfs.example.com/tfs/DefaultCollection",
-        repoExample: "PROJECT/REPOSITORY", requiresFullSHA: true, splitsContextAtSlash: true
+        repoExample: "PROJECT/REPOSITORY", requiresFullSHA: true, splitsContextAtSlash: true, repoSpaces: true
     )
 
     /// The spec documents no limit for a status description (GitStatus.description is a plain
@@ -241,7 +241,7 @@ public struct AzureDevOpsProvider: ProviderType {
         return await call.send(method, url, headers: headers, json: json, notFound: notFound, special: classify)
     }
 
-    /// Azure specifics (CONTRACT §9): a 203 or a non-JSON 2xx is the sign-in page of a rejected
+    /// Azure specifics: a 203 or a non-JSON 2xx is the sign-in page of a rejected
     /// PAT; a 2xx with Retry-After delays the next request; 429, or any error answer with
     /// Retry-After or X-RateLimit-Delay, is a rate limit. Everything else: the common rules.
     var classify: ProviderCall.Classify {

@@ -6,7 +6,7 @@ import StatusSyncCore
 import Synchronization
 
 /// An Azure DevOps organisation on 127.0.0.1 whose routes, query parameters and request bodies
-/// come from the official spec fragment (provider-specs/azure-devops-git.json): a request that no
+/// come from the official spec fragment (Fixtures/provider-specs/azure-devops-git.json): a request that no
 /// spec operation describes, lacks `api-version`, or carries a body the operation's schema would
 /// not describe (unknown fields, wrong types, values outside an enum) is answered 400 and kept in
 /// `violations`. Behaviour follows the spec's `x-observed` notes: route segments and names are
@@ -67,7 +67,7 @@ final class FakeAzureDevOps: Sendable {
 
     static let organization = "fabrikam"
     /// Projects and their repositories (looked up case-insensitively, like the service).
-    static let repositories = ["Fabrikam-Fiber": ["app", "web.site"]]
+    static let repositories = ["Fabrikam-Fiber": ["app", "web.site"], "Fabrikam Fiber": ["app"]]
     static let user = "statussync-bot"
 
     let token: String
