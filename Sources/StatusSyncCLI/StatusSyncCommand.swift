@@ -8,8 +8,8 @@ public struct StatusSyncCommand: AsyncParsableCommand {
         discussion: """
             serve runs the Argo executor plugin (POST /api/v1/template.execute): it records every call \
             and status update in SQLite before it replies, and delivers the statuses in the background \
-            to GitHub, GitHub Enterprise, GitLab, Gitea/Forgejo, Bitbucket Cloud or Bitbucket Data \
-            Center. relay is the small stateless sidecar that forwards calls to a central serve. The \
+            to GitHub, GitHub Enterprise, GitLab, Gitea/Forgejo, Bitbucket Cloud, Bitbucket Data \
+            Center or Azure DevOps. relay is the small stateless sidecar that forwards calls to a central serve. The \
             other commands read or maintain the same SQLite database and work while serve runs.
 
             Configuration: --config FILE or STATUSSYNC_CONFIG; without either, serve uses the embedded \

@@ -18,10 +18,17 @@ public struct ProviderTraits: Sendable, Hashable {
     public var repoExample: String
     /// Whether `app:` (GitHub App credentials) may replace a token.
     public var supportsAppAuth: Bool
+    /// Whether `sha` must be the full 40-character commit id (Azure DevOps).
+    public var requiresFullSHA: Bool
+    /// Whether the context is split at its last `/` (genre/name), so it must not end in `/`.
+    public var splitsContextAtSlash: Bool
+    /// Whether repository path segments may contain spaces (Azure DevOps project names).
+    public var repoSpaces: Bool
 
     public init(kind: String, defaultBaseURL: String?, baseURLHelp: String, defaultPacing: Pacing? = nil,
                 nestedRepoPath: Bool = false, requiresTargetURL: Bool = false, repoExample: String = "owner/name",
-                supportsAppAuth: Bool = false) {
+                supportsAppAuth: Bool = false, requiresFullSHA: Bool = false, splitsContextAtSlash: Bool = false,
+                repoSpaces: Bool = false) {
         self.kind = kind
         self.defaultBaseURL = defaultBaseURL
         self.baseURLHelp = baseURLHelp
@@ -30,6 +37,9 @@ public struct ProviderTraits: Sendable, Hashable {
         self.requiresTargetURL = requiresTargetURL
         self.repoExample = repoExample
         self.supportsAppAuth = supportsAppAuth
+        self.requiresFullSHA = requiresFullSHA
+        self.splitsContextAtSlash = splitsContextAtSlash
+        self.repoSpaces = repoSpaces
     }
 }
 

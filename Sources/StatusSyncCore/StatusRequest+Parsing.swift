@@ -33,6 +33,9 @@ extension StatusRequest {
         let provider = try resolveProvider(reader.string("provider"), rules: rules)
         let repo = try parseRepo(reader, traits: provider.traits)
         let sha = try reader.string("sha").map(parseSHA)
+        if provider.traits.requiresFullSHA, let sha, sha.utf8.count != 40 {
+            throw PluginBodyError("sha \"\(sha.excerpt(70))\" is not a full commit id: \(provider.traits.kind) needs all 40 hex characters (git rev-parse HEAD), or pr for a pull request")
+        }
         let pr = try reader.positiveInt("pr")
         guard sha != nil || pr != nil else {
             throw PluginBodyError("missing sha or pr: set sha to the commit (e.g. \"{{workflow.parameters.revision}}\") or pr to the pull request number")
@@ -44,6 +47,9 @@ extension StatusRequest {
             guard trimmed.unicodeScalars.count <= 255 else { throw PluginBodyError("context is longer than 255 characters: use a shorter status name") }
             return trimmed
         } ?? StatusRequest.defaultContext
+        if provider.traits.splitsContextAtSlash, context.hasSuffix("/") {
+            throw PluginBodyError("context \"\(context.excerpt(60))\" ends in '/': \(provider.traits.kind) splits it at the last '/' into genre and name, so the name would be empty; write e.g. \"ci/argo\"")
+        }
 
         guard let stateText = try reader.string("state", alias: "status") else {
             throw PluginBodyError("missing state: set state to \(NeutralState.acceptedSpellings), e.g. state: \"{{workflow.status}}\"")
@@ -118,9 +124,9 @@ extension StatusRequest {
         } else {
             throw PluginBodyError("missing repo: set repo to \(example)")
         }
-        let (normalized, valid) = repoPath(path.trimmed, nested: traits.nestedRepoPath)
+        let (normalized, valid) = repoPath(path.trimmed, nested: traits.nestedRepoPath, spaces: traits.repoSpaces)
         guard valid else {
-            throw PluginBodyError("invalid repo \"\(normalized.excerpt(80))\": write it as \(example) (letters, digits, '.', '_' and '-' only; no URL)")
+            throw PluginBodyError("invalid repo \"\(normalized.excerpt(80))\": write it as \(example) (letters, digits, '.', '_'\(traits.repoSpaces ? ", '-' and spaces inside a name" : " and '-'") only; no URL)")
         }
         return normalized
     }
@@ -130,7 +136,7 @@ extension StatusRequest {
     /// (or more where the provider nests groups). Worked out on the UTF-8 bytes: every agent call
     /// goes through here, and String's Character operations (hasSuffix, split) cost microseconds.
     /// Only ASCII is stripped, so the cuts fall between characters.
-    private static func repoPath(_ text: String, nested: Bool) -> (path: String, valid: Bool) {
+    private static func repoPath(_ text: String, nested: Bool, spaces: Bool = false) -> (path: String, valid: Bool) {
         var bytes = Substring(text).utf8[...]
         while bytes.first == UInt8(ascii: "/") { bytes.removeFirst() }
         while bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
@@ -144,10 +150,11 @@ extension StatusRequest {
             if end || bytes[index] == UInt8(ascii: "/") {
                 let segment = bytes[segmentStart..<index]
                 if segment.isEmpty || segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return (path, false) }
+                if spaces, segment.first == UInt8(ascii: " ") || segment.last == UInt8(ascii: " ") { return (path, false) }
                 segments += 1
                 if end { break }
                 segmentStart = bytes.index(after: index)
-            } else if !(bytes[index] < 0x80 && ASCII.isRepoCharacter(bytes[index])) {
+            } else if !(bytes[index] < 0x80 && (ASCII.isRepoCharacter(bytes[index]) || (spaces && bytes[index] == UInt8(ascii: " ")))) {
                 return (path, false)
             }
             index = bytes.index(after: index)

@@ -235,7 +235,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
         }
         let outcome = await provider.postStatus(StatusDelivery(
             repo: job.repo, sha: sha, ref: job.ref, context: job.context, state: job.state,
-            description: job.description, targetURL: job.targetURL))
+            description: job.description, targetURL: job.targetURL, pr: job.pr))
         count(provider, outcome)
         var attempts = [attempt(outcome, .status)]
         var last = outcome

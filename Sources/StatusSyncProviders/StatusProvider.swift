@@ -10,8 +10,10 @@ public struct StatusDelivery: Sendable, Equatable {
     public var state: NeutralState
     public var description: String
     public var targetURL: String?
+    /// The pull request the update names, when it names one (Azure DevOps also posts a PR status).
+    public var pr: Int?
 
-    public init(repo: String, sha: String, ref: String?, context: String, state: NeutralState, description: String, targetURL: String?) {
+    public init(repo: String, sha: String, ref: String?, context: String, state: NeutralState, description: String, targetURL: String?, pr: Int? = nil) {
         self.repo = repo
         self.sha = sha
         self.ref = ref
@@ -19,6 +21,7 @@ public struct StatusDelivery: Sendable, Equatable {
         self.state = state
         self.description = description
         self.targetURL = targetURL
+        self.pr = pr
     }
 }
 
