@@ -6,7 +6,9 @@
 #
 # Env: BASELINE_BIN / NEW_BIN (binaries to use instead of building), BASELINE_REV (89076cd),
 # BASELINE_DIR (/tmp/statussync-baseline: git worktree for the baseline build, reused),
-# WORKFLOWS (400), CONTEXTS (3), SEED (1), DRAIN_TIMEOUT (600 s), KEEP=1 (keep the temp dir).
+# WORKFLOWS (400), CONTEXTS (3), SEED (1), DRAIN_TIMEOUT (600 s), KEEP=1 (keep the temp dir),
+# SERVE_PER_MINUTE (4800: serve's pacing; the fake stays at 80/s, so e.g. 4320 gives 10% headroom),
+# RESULTS (bench/budget/last-results.md).
 #
 # Per binary: fresh temp dir, fake GitHub (bench/budget/fake_github.py: burst 20, 80 status
 # calls/s, 403 secondary rate limit past it), `statussync serve` paced the same (burst 20,
@@ -27,6 +29,8 @@ DRAIN_TIMEOUT="${DRAIN_TIMEOUT:-600}"
 BUILD_TIMEOUT="${BUILD_TIMEOUT:-2400}"
 BURST=20
 PER_SECOND=80
+SERVE_PER_MINUTE="${SERVE_PER_MINUTE:-$(( PER_SECOND * 60 ))}"
+RESULTS="${RESULTS:-$HERE/last-results.md}"
 RUN_START=$(date +%s)
 
 log() { echo "budget: $*" >&2; }
@@ -81,7 +85,9 @@ fi
 # Private copies: a rebuild in the tree during the run cannot swap a binary under us.
 cp "$BASELINE_BIN" "$WORK/statussync-baseline"
 cp "$NEW_BIN" "$WORK/statussync-new"
-BIN_INFO="baseline: \`$BASELINE_BIN\` (built $(date -u -r "$BASELINE_BIN" +%FT%TZ)); new: \`$NEW_BIN\` (built $(date -u -r "$NEW_BIN" +%FT%TZ), tree HEAD $(git -C "$ROOT" rev-parse --short HEAD))"
+DIRTY=$(git -C "$ROOT" status --porcelain -- Sources migrations Package.swift Package.resolved Plugins | wc -l)
+[ "$DIRTY" = 0 ] && DIRTY="" || DIRTY=", $DIRTY uncommitted changes under Sources/migrations/Plugins now"
+BIN_INFO="baseline: \`$BASELINE_BIN\` (built $(date -u -r "$BASELINE_BIN" +%FT%TZ)); new: \`$NEW_BIN\` (built $(date -u -r "$NEW_BIN" +%FT%TZ), tree HEAD $(git -C "$ROOT" rev-parse --short HEAD)$DIRTY)"
 log "$BIN_INFO"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -120,7 +126,7 @@ providers:
     kind: github
     baseURL: http://127.0.0.1:$fp
     tokenEnv: GITHUB_TOKEN
-    pacing: {burst: $BURST, perMinute: $(( PER_SECOND * 60 ))}
+    pacing: {burst: $BURST, perMinute: $SERVE_PER_MINUTE}
 delivery: {concurrency: 8, timeout: 5s}
 YAML
   GITHUB_TOKEN=bench-token "$bin" serve --config "$dir/config.yaml" 2>"$dir/serve.log" &
@@ -161,8 +167,9 @@ ELAPSED=$(( $(date +%s) - RUN_START ))
   echo "$BIN_INFO."
   echo
   echo "Load: $WORKFLOWS workflows × $CONTEXTS contexts (seed $SEED), each context Pending at the workflow's start"
-  echo "(U(0,3) s), Running at +U(0.5,2) s, final at +U(2,5) s (Failed for ~10%). Fake GitHub and serve both"
-  echo "paced at burst $BURST, $PER_SECOND status calls/s (GitHub's 80/min × 60); \`delivery: {concurrency: 8, timeout: 5s}\`."
+  echo "(U(0,3) s), Running at +U(0.5,2) s, final at +U(2,5) s (Failed for ~10%)."
+  echo "Fake GitHub: burst $BURST, $PER_SECOND status calls/s (GitHub's 80/min × 60). serve: \`pacing: {burst: $BURST, perMinute: $SERVE_PER_MINUTE}\`,"
+  echo "\`delivery: {concurrency: 8, timeout: 5s}\`."
   echo
   echo "$TABLE"
   echo
@@ -174,6 +181,6 @@ ELAPSED=$(( $(date +%s) - RUN_START ))
   echo "added by the product (budget spent on pending/running, claim and request time). Latencies come from"
   echo "the database (created_at → delivered_at); provider calls and 403s from the fake's log."
 } > "$WORK/results.md"
-cp "$WORK/results.md" "$HERE/last-results.md"
+cp "$WORK/results.md" "$RESULTS"
 cat "$WORK/results.md"
-log "total $ELAPSED s; results in $HERE/last-results.md"
+log "total $ELAPSED s; results in $RESULTS"
