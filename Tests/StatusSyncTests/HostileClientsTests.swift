@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Clients that are slow, idle, malformed or gone, against the real binary over raw TCP
-/// (CONTRACT §3.11): none of them may keep a connection, a descriptor or its buffers.
+/// (docs/design.md#hostile-clients): none of them may keep a connection, a descriptor or its buffers.
 @Suite("Hostile HTTP clients")
 struct HostileClientsTests {
     /// A body far larger than the socket buffers, so that most of it is still unsent when the
