@@ -112,12 +112,13 @@ PATCH_BASES = {
 # --------------------------------------------------------------------------- statussync configuration
 
 CONFIG_KEYS = {"listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants",
-               "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http"}
+               "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http", "ui"}
 PROVIDER_KEYS = {"name", "kind", "baseURL", "tokenFile", "tokenEnv", "pacing", "app"}
+UI_KEYS = {"listen", "tokenFile"}
 TENANT_KEYS = {"name", "tokenFile", "namespaces", "repos"}
 HTTP_KEYS = {"idleTimeout", "requestTimeout"}
-DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency"}
-IMPLEMENTED_PROVIDER_KINDS = {"github", "gitlab", "gitea", "bitbucket-cloud", "bitbucket-dc"}
+DELIVERY_KEYS = {"maxAttempts", "maxAge", "backoffBase", "backoffCap", "timeout", "concurrency", "maxDeferral"}
+IMPLEMENTED_PROVIDER_KINDS = {"github", "gitlab", "gitea", "bitbucket-cloud", "bitbucket-dc", "azure-devops"}
 DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d)$")
 PLUGIN_BODY_KEYS = {"provider", "repo", "owner", "sha", "pr", "ref", "context", "label", "state", "status",
                     "description", "targetURL", "target_url", "comment", "key", "wait"}
@@ -156,6 +157,11 @@ def check_config(text, where, label):
                 error(where, f"{label}: tenants[{i}].{key} is missing or empty")
     only(config.get("delivery") or {}, DELIVERY_KEYS, "delivery.")
     only(config.get("http") or {}, HTTP_KEYS, "http.")
+    ui = config.get("ui") or {}
+    only(ui, UI_KEYS, "ui.")
+    listen = str(ui.get("listen", ""))
+    if listen and not listen.startswith(("127.", "localhost:", "[::1]:")) and not ui.get("tokenFile"):
+        error(where, f"{label}: ui.listen {listen} is not loopback and ui.tokenFile is not set (statussync refuses to start)")
     for key, value in (config.get("http") or {}).items():
         if not DURATION.match(str(value)):
             error(where, f"{label}: http.{key} {value!r} is not a duration such as 60s")

@@ -150,6 +150,7 @@ YAML
   grep -E 'level=(error|critical)' "$dir/serve.log" | head -5 >&2 || true
   python3 "$HERE/analyze.py" metrics --db "$dir/statussync.sqlite" --fake-log "$dir/fake.jsonl" \
     --calls "$dir/calls.jsonl" --drained-at "$drained" --burst "$BURST" --per-second "$PER_SECOND" \
+    --budget-per-second "$(python3 -c "print($SERVE_PER_MINUTE / 60)")" \
     > "$dir/metrics.json" || die "$label: analysis"
   log "$label: done: $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print("%d provider calls, %d 403s, drained in %.1f s" % (m["provider_calls"], m["provider_403"], m["wall_drain_s"]))' "$dir/metrics.json")"
 }
@@ -175,7 +176,7 @@ ELAPSED=$(( $(date +%s) - RUN_START ))
   echo
   echo "Budget-bound minimum of a final's latency: an ideal sender spends the budget on finals only, in"
   echo "acceptance order, each as soon as it is accepted and a token is free, from a bucket of the same shape"
-  echo "(burst $BURST, $PER_SECOND/s) full at the first final's acceptance; bound = ideal send time − accept time."
+  echo "(burst $BURST, serve's pacing: $SERVE_PER_MINUTE/min) full at the first final's acceptance; bound = ideal send time − accept time."
   echo "Under a steady backlog that is ((finals accepted before it + 1 − burst) ÷ rate) after the first final's"
   echo "acceptance. No sender delivers all finals with less total delay, so \"latency − bound\" is the delay"
   echo "added by the product (budget spent on pending/running, claim and request time). Latencies come from"
