@@ -273,8 +273,11 @@ public final class DeliveryService: Service, DeliveryTrigger {
             } catch {
                 try Task.checkCancellation()
                 failures += 1
-                if failures == 1 {
-                    log.error("cannot \(what); keeping the outcome and trying again until the database accepts writes", metadata: ["error": "\(error)"])
+                // Once at the first failure, then about once a minute while it lasts.
+                if failures == 1 || failures % 30 == 0 {
+                    log.error("cannot \(what); keeping the outcome and trying again until the database accepts writes", metadata: [
+                        "error": "\(error)", "failures": "\(failures)",
+                    ])
                 }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, storeRetryCap)

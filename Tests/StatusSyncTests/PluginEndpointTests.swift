@@ -168,27 +168,12 @@ struct PluginEndpointTests {
     func unavailableStore() async throws {
         let h = try Self.harness(busyTimeout: 0.2)
         let body = CallFactory.argsJSON(["repo": "my-org/app", "sha": CallFactory.sha, "state": "Running"])
-        let blocker = try DatabaseQueue(path: h.dir.path("s.sqlite"))
-        let locked = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        let done = DispatchSemaphore(value: 0)
-        // Another connection holds the write lock (as a long transaction or a backup would).
-        DispatchQueue.global().async {
-            try? blocker.writeWithoutTransaction { db in
-                try db.execute(sql: "BEGIN IMMEDIATE")
-                locked.signal()
-                release.wait()
-                try db.execute(sql: "ROLLBACK")
-            }
-            done.signal()
-        }
-        locked.wait()
+        let lock = try WriteLock(path: h.dir.path("s.sqlite"))
         try await h.app.test(.router) { client in
             let (status, text) = try await post(client, body)
             #expect(status == .serviceUnavailable)
             #expect(text.contains("cannot commit"))
-            release.signal()
-            done.wait()
+            lock.release()
             #expect(try await h.store.calls(CallsFilter()).isEmpty)
             #expect(try await h.store.history(HistoryFilter()).isEmpty)
             let (again, _) = try await post(client, body)

@@ -13,33 +13,6 @@ import Testing
 /// can, with no restart, and nothing waits behind an update left `delivering`.
 @Suite("No stranded deliveries")
 struct StrandedDeliveryTests {
-    /// Holds the database's write lock from another connection until `release()`.
-    final class WriteLock: Sendable {
-        private let queue: DatabaseQueue
-        private let locked = DispatchSemaphore(value: 0)
-        private let released = DispatchSemaphore(value: 0)
-        private let done = DispatchSemaphore(value: 0)
-
-        init(path: String) throws {
-            queue = try DatabaseQueue(path: path)
-            DispatchQueue.global().async { [queue, locked, released, done] in
-                try? queue.writeWithoutTransaction { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    locked.signal()
-                    released.wait()
-                    try db.execute(sql: "ROLLBACK")
-                }
-                done.signal()
-            }
-            locked.wait()
-        }
-
-        func release() {
-            released.signal()
-            done.wait()
-        }
-    }
-
     @Test("An outcome that cannot be recorded (lock held past busyTimeout) is recorded once the lock goes; the newer update behind it follows")
     func lockedOutcome() async throws {
         let dir = try TempDirectory()
