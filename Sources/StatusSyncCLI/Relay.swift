@@ -45,7 +45,7 @@ struct Relay: AsyncParsableCommand {
 
     func validate() throws {
         guard let url = URL(string: upstream), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-            throw ValidationError("--upstream must be the http(s) base URL of the central service, e.g. http://statussync.argo.svc:7313.)
+            throw ValidationError("--upstream must be the http(s) base URL of the central service, e.g. http://statussync.argo.svc:7313")
         }
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be HOST:PORT such as 127.0.0.1:3001") }
         for (option, value) in [("--idle-timeout", idleTimeout), ("--request-timeout", requestTimeout)] where value < HTTPSettings.minimum {
