@@ -51,10 +51,13 @@ struct EndToEndTests {
         let stop = Atomic<Bool>(false)
     }
 
-    /// 16 connections post `body(n)` for n = 1, 2, … for `duration`; then serve is SIGKILLed while
-    /// they keep going, and `restart` brings it back. Accepted calls are collected in `load`.
-    static func loadThenKill(_ serve: ServeProcess, load: LoadState, for duration: Duration, body: @escaping @Sendable (Int) -> Data,
+    /// 16 connections post `body(n)` for n = 1, 2, … for `duration`, and longer (up to 20 s) until
+    /// `atLeast` more calls are accepted, so a slow machine still kills serve under real load;
+    /// then serve is SIGKILLed while they keep going, and `restart` brings it back. Accepted calls
+    /// are collected in `load`.
+    static func loadThenKill(_ serve: ServeProcess, load: LoadState, for duration: Duration, atLeast: Int = 0, body: @escaping @Sendable (Int) -> Data,
                              restart: () async throws -> ServeProcess) async throws -> ServeProcess {
+        let before = load.accepted.withLock { $0.count }
         load.stop.store(false, ordering: .relaxed)
         let url = "\(serve.baseURL)/api/v1/template.execute"
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
@@ -72,6 +75,7 @@ struct EndToEndTests {
                 }
             }
             try await Task.sleep(for: duration)
+            _ = await eventually(timeout: .seconds(20), every: .milliseconds(20)) { load.accepted.withLock { $0.count } - before >= atLeast }
             await serve.kill(SIGKILL)
             try await Task.sleep(for: .milliseconds(100))
             load.stop.store(true, ordering: .relaxed)
@@ -92,7 +96,7 @@ struct EndToEndTests {
             let load = LoadState()
             var serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             for _ in 0..<3 {
-                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(800), body: Self.body) {
+                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(800), atLeast: 40, body: Self.body) {
                     try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
                 }
             }
@@ -148,7 +152,7 @@ struct EndToEndTests {
             }
             var serve = try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
             for _ in 0..<2 {
-                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(700), body: body) {
+                serve = try await Self.loadThenKill(serve, load: load, for: .milliseconds(700), atLeast: 30, body: body) {
                     try await ServeProcess.start(config: config, port: port, dir: dir, environment: env)
                 }
             }
