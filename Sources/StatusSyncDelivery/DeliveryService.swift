@@ -379,12 +379,12 @@ public final class DeliveryService: Service, DeliveryTrigger {
         }
 
         let (status, conclusion) = CheckRunDelivery.status(for: job.state)
+        let startedAt = job.state == .running ? (plan.startedAt ?? job.createdAt) : (job.state == .pending ? nil : plan.startedAt)
+        let completedAt = conclusion == nil ? nil : job.createdAt
         let run = CheckRunDelivery(
             repo: job.repo, sha: sha, name: job.context, externalID: plan.externalID, detailsURL: job.targetURL,
-            status: status, conclusion: conclusion,
-            startedAt: job.state == .running ? (plan.startedAt ?? job.createdAt) : (job.state == .pending ? nil : plan.startedAt),
-            completedAt: conclusion == nil ? nil : job.createdAt,
-            title: job.description, summary: Self.checkSummary(job, status: status, conclusion: conclusion))
+            status: status, conclusion: conclusion, startedAt: startedAt, completedAt: completedAt, title: job.description,
+            summary: Self.checkSummary(job, status: status, conclusion: conclusion, startedAt: startedAt, completedAt: completedAt))
         var runID = plan.checkRunID
         if runID == nil, !plan.fresh {
             // An earlier create may have reached GitHub (a lost answer, a crash): adopt that run.
@@ -422,9 +422,19 @@ public final class DeliveryService: Service, DeliveryTrigger {
         return "[\(name)](\(url))"
     }
 
-    /// The run's Markdown summary: the workflow as a link and its state.
-    static func checkSummary(_ job: DeliveryJob, status: String, conclusion: String?) -> String {
-        "Workflow \(workflowLink(job)): **\(job.state.rawValue)** (\(conclusion ?? status.replacingOccurrences(of: "_", with: " ")))"
+    /// The run's Markdown summary: the workflow as a link and its state, then its start, end and
+    /// duration when known.
+    static func checkSummary(_ job: DeliveryJob, status: String, conclusion: String?, startedAt: Date?, completedAt: Date?) -> String {
+        var text = "Workflow \(workflowLink(job)): **\(job.state.rawValue)** (\(conclusion ?? status.replacingOccurrences(of: "_", with: " ")))"
+        var times: [String] = []
+        if let startedAt { times.append("started \(CheckRunDelivery.iso8601(startedAt))") }
+        if let completedAt { times.append("finished \(CheckRunDelivery.iso8601(completedAt))") }
+        if let startedAt, let completedAt, completedAt >= startedAt {
+            let seconds = Int(completedAt.timeIntervalSince(startedAt).rounded())
+            times.append("took \(seconds >= 60 ? "\(seconds / 60)m \(seconds % 60)s" : "\(seconds)s")")
+        }
+        if !times.isEmpty { text += "\n\n" + times.joined(separator: " · ") }
+        return text
     }
 
     private func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision, checkRuns: [CheckRunChange] = [], log: JobLogger) async throws {

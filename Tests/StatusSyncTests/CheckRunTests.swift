@@ -190,6 +190,9 @@ struct CheckRunTests {
                 #expect(run.title == "Workflow build-a succeeded")
                 #expect(run.summary?.contains("[ci/build-a](https://argo.example.com/workflows/ci/build-a)") == true)
                 #expect(run.summary?.contains("success") == true)
+                #expect(run.summary?.contains("started \(run.startedAt ?? "?")") == true)
+                #expect(run.summary?.contains("finished \(run.completedAt ?? "?")") == true && run.summary?.contains("took ") == true)
+                #expect(run.bodies[0]["output"]?["summary"]?.stringValue?.contains("started") == false, "a queued run has no start yet")
                 let calls = fake.requests.filter { $0.path.contains("check-runs") }.map(\.method)
                 #expect(calls == ["POST", "PATCH", "PATCH"])
                 #expect(fake.statuses.isEmpty, "no commit status for a check update")
@@ -208,7 +211,7 @@ struct CheckRunTests {
     }
 
     @Test("error → completed/failure; cancelled and skipped keep their conclusion")
-    func stateMapping() {
+    func stateMapping() throws {
         #expect(CheckRunDelivery.status(for: .pending) == ("queued", nil))
         #expect(CheckRunDelivery.status(for: .running) == ("in_progress", nil))
         #expect(CheckRunDelivery.status(for: .error) == ("completed", "failure"))
@@ -216,6 +219,12 @@ struct CheckRunTests {
         #expect(CheckRunDelivery.status(for: .cancelled) == ("completed", "cancelled"))
         #expect(CheckRunDelivery.status(for: .skipped) == ("completed", "skipped"))
         #expect(CheckRunDelivery.iso8601(Date(timeIntervalSince1970: 1_796_378_400)) == "2026-12-04T10:00:00Z")
+        let job = DeliveryJob(id: 1, provider: "github", repo: "my-org/app", sha: CallFactory.sha, pr: nil, ref: nil, context: "ci/argo", state: .failure,
+                              description: "d", targetURL: "https://argo.example.com/workflows/ci/w", comment: nil,
+                              workflow: WorkflowRef(namespace: "ci", name: "w", uid: "u"), attempts: 1, createdAt: Date(), ageFrom: Date(), report: .check)
+        let summary = DeliveryService.checkSummary(job, status: "completed", conclusion: "failure",
+                                                   startedAt: Date(timeIntervalSince1970: 1_796_378_400), completedAt: Date(timeIntervalSince1970: 1_796_378_400 + 125))
+        #expect(summary == "Workflow [ci/w](https://argo.example.com/workflows/ci/w): **failure** (failure)\n\nstarted 2026-12-04T10:00:00Z · finished 2026-12-04T10:02:05Z · took 2m 5s")
     }
 
     @Test("A report: status call on a checks provider still posts a commit status, with report status in the history")
@@ -359,5 +368,58 @@ struct CheckRunTests {
                 #expect(run.startedAt != nil, "started_at is when B's first running update was accepted")
             }
         }
+    }
+
+    // MARK: through the binary
+
+    @Test("serve with checks: true on a GitHub App provider: the plugin calls become one check run; history and show --json say report check with its checkRunId")
+    func throughServe() async throws {
+        let app = try GitHubAppTests.app()
+        let dir = try TempDirectory()
+        try await FakeGitHub.run { fake in
+            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+            let port = try ServeProcess.freePort()
+            let yaml = """
+                listen: 127.0.0.1:\(port)
+                database: \(dir.path("statussync.sqlite"))
+                argoBaseURL: https://argo.example.com
+                providers:
+                  - name: github
+                    kind: github
+                    baseURL: \(fake.baseURL)
+                    checks: true
+                    app: {appID: "12345", installationID: "678", privateKeyFile: \(app.dir.path("app.pem"))}
+                delivery: {maxAttempts: 50, maxAge: 1h, backoffBase: 50ms, backoffCap: 500ms, timeout: 5s}
+                """
+            let config = dir.path("statussync.yaml")
+            try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+            let serve = try await ServeProcess.start(config: config, port: port, dir: dir)
+            defer { kill(serve.process.processIdentifier, SIGTERM) }
+            var ids: [Int64] = []
+            for state in ["Running", "Succeeded"] {
+                let (code, reply) = try await HTTP.post("\(serve.baseURL)/api/v1/template.execute",
+                                                        CallFactory.argsJSON(CallFactory.status(state), template: "report-\(state)"))
+                #expect(code == 200, "\(reply)")
+                ids.append(try #require(EndToEndTests.updateID(reply), "\(reply)"))
+            }
+            #expect(try await eventually { fake.checkRuns.first?.conclusion == "success" }, "\(serve.log)")
+            #expect(fake.checkRuns.count == 1 && fake.statuses.isEmpty && fake.schemaViolations.isEmpty)
+            let runID = try #require(fake.checkRuns.first?.id)
+            let reader = SQLiteStore(database: try AppDatabase.openReadOnly(path: dir.path("statussync.sqlite")))
+            #expect(try await eventually { try await reader.detail(id: ids[1])?.update.delivery.status == .delivered })
+
+            let db = ["--database", dir.path("statussync.sqlite")]
+            let show = try await ServeProcess.cli(["show", "\(ids[1])", "--json"] + db, in: dir)
+            #expect(show.status == 0, "\(show.err)")
+            let detail = try JSONValue.parse(Data(show.out.utf8))
+            #expect(detail["report"] == .string("check"))
+            #expect(detail["checkRunId"] == .number(Double(runID)))
+            let text = try await ServeProcess.cli(["show", "\(ids[1])"] + db, in: dir)
+            #expect(text.out.contains("report:      check, check run \(runID)"), "\(text.out)")
+            let history = try await ServeProcess.cli(["history", "--json"] + db, in: dir)
+            guard case .array(let rows) = try JSONValue.parse(Data(history.out.utf8)) else { Issue.record("history --json: \(history.out)"); return }
+            #expect(rows.allSatisfy { $0["report"] == .string("check") })
+        }
+        _ = app.dir
     }
 }
