@@ -337,11 +337,13 @@ public final class DeliveryService: Service, DeliveryTrigger {
         }
         let plan = try await persisting("prepare the check run record", log: log) { try await self.store.prepareCheckRun(job) }
         if let newer = plan.supersededBy {
-            try await finish(job, attempts: [], decision: .giveUp(.superseded, error: "a newer workflow's update \(newer) took this context and completed this workflow's check run as neutral"), log: log)
+            try await finish(job, attempts: [], decision: .superseded(by: newer, error: "a newer workflow's update \(newer) took this context and completed this workflow's check run as neutral"), log: log)
             return
         }
         var attempts: [AttemptRecord] = []
         var changes: [CheckRunChange] = []
+        // The claim took one token; the extra calls (list, supersede) take theirs when the bucket has them.
+        let bucket = buckets[provider.name]
         func stop(_ outcome: CallOutcome) async throws {
             try await finish(job, attempts: attempts, decision: decision(for: outcome, job: job, provider: provider.name), checkRuns: changes, log: log)
         }
@@ -351,6 +353,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
             var runID = older.checkRunID
             if runID == nil {
                 let (outcome, found) = await checks.findCheckRun(repo: job.repo, sha: sha, name: job.context, externalID: external)
+                _ = bucket?.take(1)
                 count(provider, outcome)
                 attempts.append(attempt(outcome, .checkList))
                 guard outcome.errorClass == .ok else { try await stop(outcome); return }
@@ -366,6 +369,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
                                            status: "completed", conclusion: "neutral", startedAt: nil, completedAt: finishedAt, title: title,
                                            summary: "Workflow \(older.workflow.namespace)/\(older.workflow.name) gave way to \(Self.workflowLink(job)) for this commit and context.")
             let outcome = await checks.updateCheckRun(id: runID, neutral)
+            _ = bucket?.take(1)
             count(provider, outcome)
             attempts.append(attempt(outcome, .checkSupersede))
             switch outcome.errorClass {
@@ -389,6 +393,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
         if runID == nil, !plan.fresh {
             // An earlier create may have reached GitHub (a lost answer, a crash): adopt that run.
             let (outcome, found) = await checks.findCheckRun(repo: job.repo, sha: sha, name: job.context, externalID: plan.externalID)
+            _ = bucket?.take(1)
             count(provider, outcome)
             attempts.append(attempt(outcome, .checkList))
             guard outcome.errorClass == .ok else { try await stop(outcome); return }
@@ -502,7 +507,7 @@ struct JobLogger {
 extension FinishDecision {
     var errorText: String {
         switch self {
-        case .retry(_, _, let e), .giveUp(_, let e): return e
+        case .retry(_, _, let e), .giveUp(_, let e), .superseded(_, let e): return e
         default: return ""
         }
     }

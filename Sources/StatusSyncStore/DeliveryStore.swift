@@ -128,6 +128,8 @@ public enum FinishDecision: Sendable, Equatable {
     case retry(at: Date, countsAttempt: Bool, error: String)
     /// `failed` (permanent error) or `dead` (maxAttempts / maxAge reached).
     case giveUp(DeliveryStatus, error: String)
+    /// Not sent: a newer update (another workflow's check run) replaced it.
+    case superseded(by: Int64, error: String)
 }
 
 /// The outcome of pinning a PR head for a claimed update.

@@ -250,6 +250,9 @@ extension SQLiteStore: DeliveryStore {
                 WHERE id = ?
                 """).execute(arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
             return .queued
+        case .superseded(let newer, let error):
+            try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+            return .superseded
         case .giveUp(let status, let error):
             if let newer = try Self.newerLiveUpdate(than: job, in: db) {
                 try Self.supersede(job.id, by: newer, error: error, at: at, in: db)

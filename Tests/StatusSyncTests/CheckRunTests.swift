@@ -271,6 +271,7 @@ struct CheckRunTests {
                 let before = fake.requests.count
                 let late = try await Self.accepted(store, Self.call("Succeeded", workflow: Self.workflowA), delivery)
                 #expect(try await eventually { try await DeliveryTests.status(store, late) == .superseded })
+                #expect(try await store.detail(id: late)?.update.delivery.linkedUpdateId == b, "linked to the update that took the context")
                 #expect(fake.requests.count == before)
                 #expect(fake.checkRuns.filter { $0.status != "completed" }.count == 1, "only B's run is open")
             }
