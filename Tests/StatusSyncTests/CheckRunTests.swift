@@ -300,6 +300,25 @@ struct CheckRunTests {
         }
     }
 
+    @Test("Retries and rate limits hold for checks: a 502 and a 429 (Retry-After) on create are retried, each retry looks for a run first, and one run results")
+    func retriesAndRateLimits() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        try await FakeGitHub.run { fake in
+            fake.enqueueCheckCreate(.serverError(502), .error(429, headers: [("Retry-After", "1")], body: "{\"message\":\"API rate limit exceeded\"}"))
+            try await Self.withDelivery(store, fake) { delivery, _ in
+                let id = try await Self.accepted(store, Self.call("Failed"), delivery)
+                #expect(try await eventually { try await Self.delivered(store, id) })
+                #expect(fake.checkRuns.count == 1 && fake.checkRuns.first?.conclusion == "failure")
+                let attempts = try #require(try await store.detail(id: id)).attempts
+                #expect(attempts.map(\.operation) == ["check-create", "check-list", "check-create", "check-list", "check-create"])
+                #expect(attempts.map(\.errorClass) == ["transient", "ok", "rate-limited", "ok", "ok"])
+                let update = try #require(try await store.detail(id: id)).update
+                #expect(update.delivery.attempts == 2, "the rate-limited try does not count toward maxAttempts")
+            }
+        }
+    }
+
     @Test("A crash while delivering (the create reached GitHub, its answer was never recorded): after recoverInterrupted the run is adopted")
     func crashThenAdopt() async throws {
         let dir = try TempDirectory()
