@@ -145,7 +145,7 @@ extension SQLiteStore: DeliveryStore {
     static func reconcile(_ subject: Subject, claimedID: Int64, at: Int64, in db: Database) throws {
         let cond = subject.condition
         let rows = try Row.fetchAll(db, sql: """
-            SELECT id, status, state, description, target_url, comment FROM updates
+            SELECT id, status, state, description, target_url, comment, report, workflow_uid FROM updates
             WHERE \(cond.sql) AND \(liveStatusSQL) ORDER BY id
             """, arguments: cond.arguments)
         guard let newest = rows.last else { return }
@@ -162,6 +162,9 @@ extension SQLiteStore: DeliveryStore {
             && (previous["description"] as String) == (newest["description"] as String)
             && (previous["target_url"] as String?) == (newest["target_url"] as String?)
             && (previous["comment"] as String?) == (newest["comment"] as String?)
+            && (previous["report"] as String) == (newest["report"] as String)
+            // Each workflow has its own check run: another workflow's update is no duplicate of it.
+            && ((newest["report"] as String) == ReportKind.status.rawValue || (previous["workflow_uid"] as String) == (newest["workflow_uid"] as String))
         if same {
             try db.execute(sql: "UPDATE updates SET status = 'duplicate', linked_id = ?, next_attempt_at = NULL, finished_at = ? WHERE id = ?",
                            arguments: [previous["id"] as Int64, at, newest["id"] as Int64])

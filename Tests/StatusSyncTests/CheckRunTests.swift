@@ -390,6 +390,28 @@ struct CheckRunTests {
         }
     }
 
+    @Test("Pinning a pull request's head: another workflow's equal check update is not a duplicate (it needs its own run); the same workflow's is")
+    func pinningKeepsRunsPerWorkflow() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let body = CallFactory.status("Succeeded", extra: ["description": "done"])
+        _ = try await store.accept(CallFactory.call(body, workflow: Self.workflowA, rules: Self.rules))
+        let first = try await store.claimDue(limit: 5).jobs
+        try await store.finish(first[0], attempt: nil, decision: .delivered)
+        let prBody = ["repo": "my-org/app", "pr": "5", "state": "Succeeded", "context": "ci/argo", "description": "done"]
+        let other = try await store.accept(CallFactory.call(prBody, workflow: Self.workflowB, rules: Self.rules))
+        let claimed = try #require(try await store.claimDue(limit: 5).jobs.first)
+        #expect(claimed.id == other.updateID)
+        guard case .send(let pinned) = try await store.pin(claimed, head: PullRequestHead(sha: CallFactory.sha, sourceBranch: nil), attempt: nil) else {
+            Issue.record("another workflow's check update must be sent"); return
+        }
+        try await store.finish(pinned, attempt: nil, decision: .delivered)
+
+        // The same workflow again (another template) on the PR: a duplicate of its own delivered update.
+        let again = try await store.accept(CallFactory.call(prBody, workflow: Self.workflowB, template: "again", rules: Self.rules))
+        #expect(again.outcome == .accepted(.duplicate))
+    }
+
     // MARK: through the binary
 
     @Test("serve with checks: true on a GitHub App provider: the plugin calls become one check run; history and show --json say report check with its checkRunId")
