@@ -27,6 +27,7 @@ struct Show: AsyncParsableCommand {
         lines.append("  target URL:  \(u.targetURL ?? "-")")
         lines.append("  workflow:    \(u.workflow.namespace)/\(u.workflow.name) (uid \(u.workflow.uid))")
         lines.append("  created:     \(u.createdAt)")
+        lines.append("  report:      \(u.report.rawValue)\(u.report == .check ? ", check run \(u.checkRunId.map(String.init) ?? "not created yet")" : "")")
         var delivery = "  delivery:    \(u.delivery.status.rawValue), \(u.delivery.attempts) attempt\(u.delivery.attempts == 1 ? "" : "s")"
         if let linked = u.delivery.linkedUpdateId {
             switch u.delivery.status {

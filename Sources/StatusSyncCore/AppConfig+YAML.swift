@@ -113,7 +113,7 @@ extension AppConfig {
 
     private static func parseProvider(_ node: Node, path: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> ProviderConfig {
         let map = try YAMLMap(node, path: path, source: source)
-        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "app", "pacing"])
+        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "app", "pacing", "checks"])
         guard let kind = try map.string("kind") else {
             throw map.error("kind", "is missing; set it to one of \(catalog.kindList)")
         }
@@ -175,7 +175,18 @@ extension AppConfig {
             guard perMinute > 0 else { throw p.error("perMinute", "must be greater than 0") }
             pacing = Pacing(burst: burst, perMinute: perMinute)
         }
-        return ProviderConfig(name: name, kind: kind, baseURL: base, token: token, pacing: pacing)
+        let checks = try map.bool("checks") ?? false
+        if checks {
+            guard traits.supportsCheckRuns else {
+                throw map.error("checks", "is only for kind github: check runs are a GitHub feature; remove checks or use a github provider")
+            }
+            guard app != nil else {
+                throw map.error("checks", "needs app: GitHub lets only GitHub Apps create check runs, and this provider authenticates with a token; configure app: {appID, installationID, privateKeyFile} instead of tokenFile/tokenEnv, or remove checks: true to report commit statuses")
+            }
+        }
+        var provider = ProviderConfig(name: name, kind: kind, baseURL: base, token: token, pacing: pacing)
+        provider.checks = checks
+        return provider
     }
 
     private static func parseTenant(_ node: Node, path: String, source: String) throws(ConfigError) -> TenantConfig {
@@ -265,6 +276,15 @@ struct YAMLMap {
         guard let text = try string(key) else { return nil }
         guard let n = Int(text) else { throw error(key, "must be a whole number, not \"\(text)\"") }
         return n
+    }
+
+    func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let text = try string(key) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(key, "must be true or false, not \"\(text)\"")
+        }
     }
 
     func double(_ key: String) throws(ConfigError) -> Double? {

@@ -38,7 +38,9 @@ public struct AppConfig: Sendable {
 
     /// What the plugin-body validator needs.
     public func pluginBodyRules(catalog: ProviderCatalog) -> PluginBodyRules {
-        PluginBodyRules(providers: providers.compactMap { p in catalog[p.kind].map { .init(name: p.name, traits: $0) } }, argoBaseURL: argoBaseURL)
+        PluginBodyRules(providers: providers.compactMap { p in
+            catalog[p.kind].map { .init(name: p.name, traits: $0, hasApp: p.hasApp, checks: p.checks) }
+        }, argoBaseURL: argoBaseURL)
     }
 }
 
@@ -111,6 +113,15 @@ public struct ProviderConfig: Sendable, Hashable {
     public var baseURL: String
     public var token: TokenSource
     public var pacing: Pacing?
+    /// `checks: true`: report this provider's updates as GitHub check runs unless a body says
+    /// `report: status` (needs `app:`; docs/design.md#check-runs).
+    public var checks: Bool = false
+
+    /// Whether it authenticates as a GitHub App (the only way to create check runs).
+    public var hasApp: Bool {
+        if case .githubApp = token { return true }
+        return false
+    }
 
     public init(name: String, kind: String, baseURL: String, token: TokenSource, pacing: Pacing?) {
         self.name = name

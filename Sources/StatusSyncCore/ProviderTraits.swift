@@ -24,11 +24,13 @@ public struct ProviderTraits: Sendable, Hashable {
     public var splitsContextAtSlash: Bool
     /// Whether repository path segments may contain spaces (Azure DevOps project names).
     public var repoSpaces: Bool
+    /// Whether updates may be reported as check runs (`checks:`, `report: check`; GitHub).
+    public var supportsCheckRuns: Bool
 
     public init(kind: String, defaultBaseURL: String?, baseURLHelp: String, defaultPacing: Pacing? = nil,
                 nestedRepoPath: Bool = false, requiresTargetURL: Bool = false, repoExample: String = "owner/name",
                 supportsAppAuth: Bool = false, requiresFullSHA: Bool = false, splitsContextAtSlash: Bool = false,
-                repoSpaces: Bool = false) {
+                repoSpaces: Bool = false, supportsCheckRuns: Bool = false) {
         self.kind = kind
         self.defaultBaseURL = defaultBaseURL
         self.baseURLHelp = baseURLHelp
@@ -40,6 +42,7 @@ public struct ProviderTraits: Sendable, Hashable {
         self.requiresFullSHA = requiresFullSHA
         self.splitsContextAtSlash = splitsContextAtSlash
         self.repoSpaces = repoSpaces
+        self.supportsCheckRuns = supportsCheckRuns
     }
 }
 

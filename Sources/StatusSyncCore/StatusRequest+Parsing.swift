@@ -5,9 +5,15 @@ public struct PluginBodyRules: Sendable {
     public struct Provider: Sendable, Hashable {
         public var name: String
         public var traits: ProviderTraits
-        public init(name: String, traits: ProviderTraits) {
+        /// Authenticates as a GitHub App (needed for check runs).
+        public var hasApp: Bool
+        /// `checks: true`: its updates are check runs unless the body says `report: status`.
+        public var checks: Bool
+        public init(name: String, traits: ProviderTraits, hasApp: Bool = false, checks: Bool = false) {
             self.name = name
             self.traits = traits
+            self.hasApp = hasApp
+            self.checks = checks
         }
     }
 
@@ -80,12 +86,31 @@ extension StatusRequest {
             throw PluginBodyError("key is longer than 1024 bytes: use a shorter idempotency key such as \"{{workflow.uid}}/{{node.name}}\"")
         }
         let wait = try reader.bool("wait") ?? false
+        let report = try parseReport(reader.string("report"), provider: provider)
 
         return StatusRequest(
             provider: provider.name, providerKind: provider.traits.kind, repo: repo, sha: sha, pr: pr, ref: ref,
             context: context, state: state, description: description, targetURL: targetURL, comment: comment,
-            key: key, wait: wait
+            key: key, wait: wait, report: report
         )
+    }
+
+    /// `report: status | check`, else the provider's default (`checks:`). A check run needs a
+    /// GitHub App (docs/design.md#check-runs).
+    private static func parseReport(_ text: String?, provider: PluginBodyRules.Provider) throws(PluginBodyError) -> ReportKind {
+        guard let text = text?.trimmed, !text.isEmpty else { return provider.checks ? .check : .status }
+        guard let report = ReportKind(rawValue: text.lowercased()) else {
+            throw PluginBodyError("unknown report \"\(text.excerpt(40))\": use \"status\" (a commit status) or \"check\" (a GitHub check run)")
+        }
+        if report == .check {
+            guard provider.traits.supportsCheckRuns else {
+                throw PluginBodyError("report: check is only for github providers, and \(provider.name) is \(provider.traits.kind): remove report or set it to \"status\"")
+            }
+            guard provider.hasApp else {
+                throw PluginBodyError("report: check needs a GitHub App: GitHub lets only GitHub Apps create check runs, and provider \(provider.name) uses a token; configure app: {appID, installationID, privateKeyFile} for it in the statussync config, or set report to \"status\"")
+            }
+        }
+        return report
     }
 
     /// `<argoBaseURL>/workflows/<namespace>/<name>`.

@@ -16,11 +16,13 @@ public struct StatusRequest: Sendable, Hashable {
     /// The explicit idempotency key, when the body gave one.
     public var key: String?
     public var wait: Bool
+    /// A commit status or a GitHub check run (docs/design.md#check-runs).
+    public var report: ReportKind
 
     public init(
         provider: String, providerKind: String, repo: String, sha: String?, pr: Int?, ref: String?,
         context: String, state: NeutralState, description: String, targetURL: String?, comment: String?,
-        key: String?, wait: Bool
+        key: String?, wait: Bool, report: ReportKind = .status
     ) {
         self.provider = provider
         self.providerKind = providerKind
@@ -35,9 +37,16 @@ public struct StatusRequest: Sendable, Hashable {
         self.comment = comment
         self.key = key
         self.wait = wait
+        self.report = report
     }
 
     public static let defaultContext = "argo-workflows"
+}
+
+/// How an update is reported: a commit status, or a GitHub check run (docs/design.md#check-runs).
+public enum ReportKind: String, Sendable, Hashable, CaseIterable {
+    case status
+    case check
 }
 
 /// What is wrong with a plugin body of our key, and how to fix it. Becomes a `Failed` node.

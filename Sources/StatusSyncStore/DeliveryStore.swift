@@ -20,6 +20,50 @@ public struct DeliveryJob: Sendable, Equatable {
     public var createdAt: Date
     /// Start of the maxAge clock.
     public var ageFrom: Date
+    /// A commit status or a check run (docs/design.md#check-runs).
+    public var report: ReportKind = .status
+}
+
+/// What a check update's delivery needs to know about its run (docs/design.md#check-runs).
+public struct CheckRunPlan: Sendable, Equatable {
+    /// An older workflow's run on the same commit and context that is not completed yet.
+    public struct OlderRun: Sendable, Equatable {
+        public var recordID: Int64
+        public var checkRunID: Int64?
+        public var workflow: WorkflowRef
+    }
+
+    /// statussync's record of the run: `external_id` is `statussync:<recordID>`.
+    public var recordID: Int64
+    /// GitHub's id, once created or adopted.
+    public var checkRunID: Int64?
+    /// The record was made by this call: no earlier create can have reached GitHub.
+    public var fresh: Bool
+    /// A newer workflow's update that already completed this run as neutral.
+    public var supersededBy: Int64?
+    /// When the workflow's first running update for the context was accepted.
+    public var startedAt: Date?
+    /// Runs of older workflows to complete as neutral ("Superseded by …") first.
+    public var older: [OlderRun]
+
+    public var externalID: String { "statussync:\(recordID)" }
+}
+
+/// What a delivery learned about a check run, recorded with its outcome.
+public struct CheckRunChange: Sendable, Equatable {
+    public var recordID: Int64
+    public var checkRunID: Int64?
+    public var status: String?
+    public var conclusion: String?
+    public var supersededBy: Int64?
+
+    public init(recordID: Int64, checkRunID: Int64?, status: String? = nil, conclusion: String? = nil, supersededBy: Int64? = nil) {
+        self.recordID = recordID
+        self.checkRunID = checkRunID
+        self.status = status
+        self.conclusion = conclusion
+        self.supersededBy = supersededBy
+    }
 }
 
 /// What a claim returns: the jobs now `delivering`, and when to look again. Updates due but held
@@ -53,6 +97,10 @@ public struct AttemptRecord: Sendable, Equatable {
         case status
         case resolvePR = "resolve-pr"
         case comment
+        case checkCreate = "check-create"
+        case checkUpdate = "check-update"
+        case checkList = "check-list"
+        case checkSupersede = "check-supersede"
     }
 
     public var at: Date
@@ -80,6 +128,8 @@ public enum FinishDecision: Sendable, Equatable {
     case retry(at: Date, countsAttempt: Bool, error: String)
     /// `failed` (permanent error) or `dead` (maxAttempts / maxAge reached).
     case giveUp(DeliveryStatus, error: String)
+    /// Not sent: a newer update (another workflow's check run) replaced it.
+    case superseded(by: Int64, error: String)
 }
 
 /// The outcome of pinning a PR head for a claimed update.
@@ -112,6 +162,12 @@ public protocol DeliveryStore: Sendable {
     /// Records the attempts (provider calls made) and moves the update on. Returns its new status.
     @discardableResult
     func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision) async throws -> DeliveryStatus
+    /// A check update's run record (made now if it is the workflow's first delivery for the
+    /// context), with what its delivery must do first.
+    func prepareCheckRun(_ job: DeliveryJob) async throws -> CheckRunPlan
+    /// `finish`, also recording what was learned about check runs (ids, statuses), in the same transaction.
+    @discardableResult
+    func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision, checkRuns: [CheckRunChange]) async throws -> DeliveryStatus
 }
 
 extension DeliveryStore {

@@ -67,7 +67,7 @@ extension SQLiteStore {
             .text(request.context), .text(request.state.rawValue), .text(request.description), SQLArgument(request.targetURL),
             SQLArgument(request.comment), .text(call.workflow.namespace), .text(call.workflow.name), .text(call.workflow.uid),
             SQLArgument(request.wait), .text(status.rawValue), SQLArgument(linked), status == .queued ? .integer(at) : .null,
-            .integer(at), status == .queued ? .null : .integer(at),
+            .integer(at), status == .queued ? .null : .integer(at), .text(request.report.rawValue),
         ])
         let updateID = db.lastInsertedRowID
         if decision.supersedesQueued {
@@ -120,11 +120,17 @@ extension SQLiteStore {
         var description: String?
         var targetURL: String?
         var comment: String?
+        /// `status` or `check`.
+        var report: String?
+        /// Whether it is the new call's workflow's.
+        var ofWorkflow: Bool
 
-        /// Whether `request` would set the same status again (docs/design.md#dedup).
+        /// Whether `request` would set the same status again (docs/design.md#dedup). A check run
+        /// belongs to its workflow, so another workflow's equal update is no duplicate of it.
         func equals(_ request: StatusRequest) -> Bool {
             state == request.state.rawValue && description == request.description
                 && targetURL == request.targetURL && comment == request.comment
+                && report == request.report.rawValue && (request.report == .status || ofWorkflow)
         }
     }
 
@@ -163,7 +169,8 @@ extension SQLiteStore {
                 }
                 if scan.current == nil, let status, SQLiteStore.liveStatusNames.contains(status) {
                     scan.current = CurrentUpdate(id: id, isQueued: status == DeliveryStatus.queued.rawValue, state: row.text(2),
-                                                 description: row.text(3), targetURL: row.text(4), comment: row.text(5))
+                                                 description: row.text(3), targetURL: row.text(4), comment: row.text(5),
+                                                 report: row.text(9), ofWorkflow: ofWorkflow)
                 }
                 if ofWorkflow, scan.finalOfWorkflow == nil, let state = row.text(2), SQLiteStore.terminalStateNames.contains(state) {
                     scan.finalOfWorkflow = id
@@ -236,11 +243,11 @@ enum AcceptSQL {
 
     /// The subject's updates, newest first: id, status, state, description, target URL, comment,
     /// whether it is the given workflow's, and the call of that workflow that this one repeats
-    /// (id, reply) if any. Arguments: workflow uid, template name, canonical body, tenant, then
+    /// (id, reply) if any, and how the update is reported. Arguments: workflow uid, template name, canonical body, tenant, then
     /// the subject's.
     static func subjectScan(pinned: Bool) -> String { pinned ? subjectScanSQL.pinned : subjectScanSQL.unpinned }
     private static let subjectScanSQL = variants { pinned in """
-        SELECT u.id, u.status, u.state, u.description, u.target_url, u.comment, u.workflow_uid = ?, c.id, c.reply
+        SELECT u.id, u.status, u.state, u.description, u.target_url, u.comment, u.workflow_uid = ?, c.id, c.reply, u.report
         FROM updates u INDEXED BY \(pinned ? "updates_subject" : "updates_pr_subject")
         LEFT JOIN calls c ON c.update_id = u.id AND c.key IS NULL AND c.template_name = ? AND c.body = ? AND c.tenant IS ?
         WHERE \(Subject.sql(pinned: pinned, on: "u"))
@@ -263,8 +270,8 @@ enum AcceptSQL {
 
     static let insertUpdate = """
         INSERT INTO updates (created_at, provider, repo, sha, pr, ref, context, state, description, target_url, comment,
-            workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            workflow_namespace, workflow_name, workflow_uid, wait, status, linked_id, next_attempt_at, age_from, finished_at, report)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     static let insertCall = """

@@ -145,7 +145,7 @@ extension SQLiteStore: DeliveryStore {
     static func reconcile(_ subject: Subject, claimedID: Int64, at: Int64, in db: Database) throws {
         let cond = subject.condition
         let rows = try Row.fetchAll(db, sql: """
-            SELECT id, status, state, description, target_url, comment FROM updates
+            SELECT id, status, state, description, target_url, comment, report, workflow_uid FROM updates
             WHERE \(cond.sql) AND \(liveStatusSQL) ORDER BY id
             """, arguments: cond.arguments)
         guard let newest = rows.last else { return }
@@ -162,6 +162,9 @@ extension SQLiteStore: DeliveryStore {
             && (previous["description"] as String) == (newest["description"] as String)
             && (previous["target_url"] as String?) == (newest["target_url"] as String?)
             && (previous["comment"] as String?) == (newest["comment"] as String?)
+            && (previous["report"] as String) == (newest["report"] as String)
+            // Each workflow has its own check run: another workflow's update is no duplicate of it.
+            && ((newest["report"] as String) == ReportKind.status.rawValue || (previous["workflow_uid"] as String) == (newest["workflow_uid"] as String))
         if same {
             try db.execute(sql: "UPDATE updates SET status = 'duplicate', linked_id = ?, next_attempt_at = NULL, finished_at = ? WHERE id = ?",
                            arguments: [previous["id"] as Int64, at, newest["id"] as Int64])
@@ -170,8 +173,13 @@ extension SQLiteStore: DeliveryStore {
 
     @discardableResult
     public func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision) async throws -> DeliveryStatus {
+        try await finish(job, attempts: attempts, decision: decision, checkRuns: [])
+    }
+
+    @discardableResult
+    public func finish(_ job: DeliveryJob, attempts: [AttemptRecord], decision: FinishDecision, checkRuns: [CheckRunChange]) async throws -> DeliveryStatus {
         guard let batcher else { throw StoreError(.cannotOpen, "the database at \(database.path) is open read-only") }
-        let request = FinishRequest(job: job, attempts: attempts, decision: decision, at: Timestamp.ms(now()))
+        let request = FinishRequest(job: job, attempts: attempts, decision: decision, at: Timestamp.ms(now()), checkRuns: checkRuns)
         guard case .finished(let status) = try await batcher.submit(.finish(request)) else { preconditionFailure("a finish answered by another kind of write") }
         return status
     }
@@ -182,11 +190,52 @@ extension SQLiteStore: DeliveryStore {
         var attempts: [AttemptRecord]
         var decision: FinishDecision
         var at: Int64
+        var checkRuns: [CheckRunChange] = []
+    }
+
+    public func prepareCheckRun(_ job: DeliveryJob) async throws -> CheckRunPlan {
+        guard let sha = job.sha else { throw StoreError(.cannotOpen, "update \(job.id) has no commit to attach a check run to") }
+        let at = Timestamp.ms(now())
+        return try await database.writer.write { db in
+            let key: StatementArguments = [job.provider, job.repo, sha, job.context, job.workflow.uid]
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO check_runs (created_at, provider, repo, sha, context, workflow_uid, workflow_namespace, workflow_name, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [at] + key + [job.workflow.namespace, job.workflow.name, at])
+            let fresh = db.changesCount == 1
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT id, check_run_id, superseded_by FROM check_runs
+                WHERE provider = ? AND repo = ? AND sha = ? AND context = ? AND workflow_uid = ?
+                """, arguments: key) else { throw StoreError(.cannotOpen, "the check run record of update \(job.id) vanished") }
+            let recordID: Int64 = row["id"]
+            let started = try Int64.fetchOne(db, sql: """
+                SELECT MIN(created_at) FROM updates INDEXED BY updates_subject
+                WHERE provider = ? AND repo = ? AND sha = ? AND context = ? AND workflow_uid = ? AND state = 'running'
+                """, arguments: key)
+            let older = try Row.fetchAll(db, sql: """
+                SELECT id, check_run_id, workflow_namespace, workflow_name, workflow_uid FROM check_runs INDEXED BY check_runs_run
+                WHERE provider = ? AND repo = ? AND sha = ? AND context = ? AND workflow_uid != ? AND id < ?
+                    AND (status IS NULL OR status != 'completed') AND superseded_by IS NULL
+                ORDER BY id
+                """, arguments: key + [recordID]).map { r in
+                    CheckRunPlan.OlderRun(recordID: r["id"], checkRunID: r["check_run_id"],
+                                          workflow: WorkflowRef(namespace: r["workflow_namespace"], name: r["workflow_name"], uid: r["workflow_uid"]))
+                }
+            return CheckRunPlan(recordID: recordID, checkRunID: row["check_run_id"], fresh: fresh, supersededBy: row["superseded_by"],
+                                startedAt: started.map(Timestamp.date), older: older)
+        }
     }
 
     static func finish(_ request: FinishRequest, in db: Database) throws -> DeliveryStatus {
         let (job, decision, at) = (request.job, request.decision, request.at)
         for attempt in request.attempts { try Self.insertAttempt(attempt, updateID: job.id, in: db) }
+        for change in request.checkRuns {
+            try db.cachedStatement(sql: """
+                UPDATE check_runs SET check_run_id = COALESCE(?, check_run_id), status = COALESCE(?, status), conclusion = COALESCE(?, conclusion),
+                    superseded_by = COALESCE(?, superseded_by), updated_at = ?
+                WHERE id = ?
+                """).execute(arguments: [change.checkRunID, change.status, change.conclusion, change.supersededBy, at, change.recordID])
+        }
         switch decision {
         case .delivered:
             try db.cachedStatement(sql: """
@@ -204,6 +253,9 @@ extension SQLiteStore: DeliveryStore {
                 WHERE id = ?
                 """).execute(arguments: [Timestamp.ms(next), error, counts ? 0 : 1, job.id])
             return .queued
+        case .superseded(let newer, let error):
+            try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
+            return .superseded
         case .giveUp(let status, let error):
             if let newer = try Self.newerLiveUpdate(than: job, in: db) {
                 try Self.supersede(job.id, by: newer, error: error, at: at, in: db)
@@ -246,7 +298,8 @@ extension SQLiteStore: DeliveryStore {
             context: row["context"], state: NeutralState(rawValue: row["state"]) ?? .pending, description: row["description"],
             targetURL: row["target_url"], comment: row["comment"],
             workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: row["workflow_uid"]),
-            attempts: row["attempts"], createdAt: Timestamp.date(row["created_at"]), ageFrom: Timestamp.date(row["age_from"])
+            attempts: row["attempts"], createdAt: Timestamp.date(row["created_at"]), ageFrom: Timestamp.date(row["age_from"]),
+            report: (row["report"] as String?).flatMap(ReportKind.init(rawValue:)) ?? .status
         )
     }
 }

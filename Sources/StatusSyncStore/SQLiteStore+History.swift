@@ -46,7 +46,7 @@ extension SQLiteStore {
         let (filters, arguments, since) = (clauses, args, filter.since.map(Timestamp.ms))
         return try await database.reader.read { db in
             guard let (whereSQL, args) = try Self.whereClause(filters, arguments, since: since, in: .updates, db: db) else { return [] }
-            return try Row.fetchAll(db, sql: "SELECT * FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
+            return try Row.fetchAll(db, sql: "SELECT *, \(Self.checkRunIDColumn) FROM updates \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args + [filter.limit])
                 .map(Self.updateView)
         }
     }
@@ -55,9 +55,9 @@ extension SQLiteStore {
     public func backlog(limit: Int = 1000) async throws -> [UpdateView] {
         try await database.reader.read { db in
             // In flight first, then by next attempt: each part in its partial index's order.
-            let delivering = try Row.fetchAll(db, sql: "SELECT * FROM updates INDEXED BY updates_in_flight WHERE status = 'delivering' ORDER BY id LIMIT ?",
+            let delivering = try Row.fetchAll(db, sql: "SELECT *, \(Self.checkRunIDColumn) FROM updates INDEXED BY updates_in_flight WHERE status = 'delivering' ORDER BY id LIMIT ?",
                                               arguments: [limit])
-            let queued = try Row.fetchAll(db, sql: "SELECT * FROM updates INDEXED BY updates_due WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT ?",
+            let queued = try Row.fetchAll(db, sql: "SELECT *, \(Self.checkRunIDColumn) FROM updates INDEXED BY updates_due WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT ?",
                                           arguments: [max(0, limit - delivering.count)])
             return (delivering + queued).map(Self.updateView)
         }
@@ -95,7 +95,7 @@ extension SQLiteStore {
     /// One update with its calls and attempts; nil when there is no such id.
     public func detail(id: Int64) async throws -> UpdateDetail? {
         try await database.reader.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM updates WHERE id = ?", arguments: [id]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT *, \(Self.checkRunIDColumn) FROM updates WHERE id = ?", arguments: [id]) else { return nil }
             let calls = try Row.fetchAll(db, sql: "SELECT * FROM calls WHERE update_id = ? ORDER BY id", arguments: [id]).map(Self.callView)
             let attempts = try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE update_id = ? ORDER BY id", arguments: [id]).map { r in
                 AttemptView(at: Timestamp.rfc3339(r["at"]), durationMs: r["duration_ms"], operation: r["operation"],
@@ -104,6 +104,12 @@ extension SQLiteStore {
             return UpdateDetail(update: Self.updateView(row), calls: calls, attempts: attempts)
         }
     }
+
+    /// GitHub's id of a check update's run (through check_runs_run), as column `check_run_id`.
+    static let checkRunIDColumn = """
+        (SELECT c.check_run_id FROM check_runs c WHERE updates.report = 'check' AND c.provider = updates.provider
+            AND c.repo = updates.repo AND c.sha = updates.sha AND c.context = updates.context AND c.workflow_uid = updates.workflow_uid) AS check_run_id
+        """
 
     static func updateView(_ row: Row) -> UpdateView {
         UpdateView(
@@ -116,7 +122,9 @@ extension SQLiteStore {
                 status: DeliveryStatus(rawValue: row["status"]) ?? .queued, attempts: row["attempts"], lastError: row["last_error"],
                 nextAttemptAt: (row["next_attempt_at"] as Int64?).map(Timestamp.rfc3339),
                 deliveredAt: (row["delivered_at"] as Int64?).map(Timestamp.rfc3339), linkedUpdateId: row["linked_id"]
-            )
+            ),
+            report: (row["report"] as String?).flatMap(ReportKind.init(rawValue:)) ?? .status,
+            checkRunId: row["check_run_id"]
         )
     }
 

@@ -58,7 +58,8 @@ extension SQLiteStore {
     }
 
     /// Removes finished updates (every status but queued and delivering) created before `cutoff`,
-    /// their attempts and calls, calls that back no update, and PR heads resolved before `cutoff`.
+    /// their attempts and calls, calls that back no update, PR heads resolved before `cutoff`, and
+    /// check-run records last changed before it.
     /// Works in small transactions so a running `serve` is never blocked for long.
     public func prune(before cutoff: Date, batchSize: Int = 500, progress: (@Sendable (PruneResult) -> Void)? = nil) async throws -> PruneResult {
         let limit = Timestamp.ms(cutoff)
@@ -92,7 +93,10 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM calls WHERE id < ? AND update_id IS NULL AND received_at < ?", arguments: [boundary, limit])
             let calls = db.changesCount
             try db.execute(sql: "DELETE FROM pr_heads WHERE resolved_at < ?", arguments: [limit])
-            return (calls, db.changesCount)
+            let heads = db.changesCount
+            // Check-run records no delivery touched since the cutoff (their updates are finished by then).
+            try db.execute(sql: "DELETE FROM check_runs WHERE updated_at < ?", arguments: [limit])
+            return (calls, heads)
         }
         total.calls += rest.0
         total.pinnedHeads = rest.1

@@ -40,9 +40,13 @@ public struct UpdateView: Sendable, Encodable, Equatable {
     public var wait: Bool
     public var workflow: WorkflowRef
     public var delivery: Delivery
+    /// A commit status or a GitHub check run (docs/design.md#check-runs).
+    public var report: ReportKind = .status
+    /// GitHub's id of the check run, once created or adopted (checks only).
+    public var checkRunId: Int64? = nil
 
     enum CodingKeys: String, CodingKey {
-        case id, createdAt, provider, repo, sha, pr, ref, context, state, description, targetURL, comment, wait, workflow, delivery
+        case id, createdAt, provider, repo, sha, pr, ref, context, state, description, targetURL, comment, wait, workflow, delivery, report, checkRunId
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,6 +66,8 @@ public struct UpdateView: Sendable, Encodable, Equatable {
         try c.encode(wait, forKey: .wait)
         try c.encode(workflow, forKey: .workflow)
         try c.encode(delivery, forKey: .delivery)
+        try c.encode(report.rawValue, forKey: .report)
+        if report == .check { try c.encode(checkRunId, forKey: .checkRunId) }
     }
 }
 

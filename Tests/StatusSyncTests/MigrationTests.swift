@@ -54,9 +54,10 @@ struct MigrationTests {
         #expect(before.0[0].contains("linked_id:2"))
 
         let database = try AppDatabase.openForWriting(path: path)
-        #expect(try database.schemaVersion() == 9)
+        #expect(try database.schemaVersion() == 10)
         try await database.writer.write { db in
-            #expect(try Self.dump(db, "updates") == before.0)
+            // Schema 10 adds updates.report: every earlier update was a commit status.
+            #expect(try Self.dump(db, "updates") == before.0.map { String($0.dropLast()) + " report:\"status\"]" })
             #expect(try Self.dump(db, "calls") == before.1)
             #expect(try Self.dump(db, "attempts") == before.2)
             #expect(try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") == true, "foreign keys are back on after migrating")
@@ -65,6 +66,8 @@ struct MigrationTests {
             #expect(try Set(String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'updates' AND sql IS NOT NULL"))
                     == ["updates_subject", "updates_pr_subject", "updates_due", "updates_in_flight", "updates_due_final", "updates_due_progress", "updates_status"])
             #expect(try String.fetchOne(db, sql: "SELECT name FROM sqlite_schema WHERE name = 'updates_new'") == nil)
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'check_runs' AND sql IS NOT NULL") == ["check_runs_run"])
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE updates SET report = 'comment' WHERE id = 2") }
             let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'updates'") ?? ""
             #expect(!table.contains(" IN ("), "the checks are OR comparisons")
 

@@ -85,6 +85,9 @@ struct StoreIdempotencyTests {
                 try db.execute(sql: "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, 0)", arguments: [m.version, m.name])
             }
             try db.execute(sql: "PRAGMA user_version = 3")
+            // This release's accept (which writes the old rows below) also sets updates.report
+            // (schema 10): lend it the column, and take it back before migrating.
+            try db.execute(sql: "ALTER TABLE updates ADD COLUMN report TEXT NOT NULL DEFAULT 'status'")
         }
         try raw.close()
         let old = SQLiteStore(database: try AppDatabase.openForWriting(path: path, schema: .leave))
@@ -92,6 +95,7 @@ struct StoreIdempotencyTests {
         let keyed = try await old.accept(CallFactory.call(CallFactory.status("Running", context: "other", extra: ["key": "k"]), workflow: w1))
         try await old.database.writer.write { db in
             try db.execute(sql: "UPDATE calls SET idem_key = ? WHERE id = ?", arguments: ["auto:uid-1\nreport-status\n{...}", auto.callID])
+            try db.execute(sql: "ALTER TABLE updates DROP COLUMN report")
         }
 
         let applied = try old.database.migrate()

@@ -7,7 +7,7 @@ public struct GitHubProvider: ProviderType {
     public static let traits = ProviderTraits(
         kind: "github", defaultBaseURL: "https://api.github.com",
         baseURLHelp: "the API root, https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server",
-        defaultPacing: Pacing(burst: 20, perMinute: 80), supportsAppAuth: true
+        defaultPacing: Pacing(burst: 20, perMinute: 80), supportsAppAuth: true, supportsCheckRuns: true
     )
 
     /// GitHub keeps 140 characters of a description.

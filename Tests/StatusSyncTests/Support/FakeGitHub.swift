@@ -52,7 +52,29 @@ final class FakeGitHub: Sendable {
         static func serverError(_ code: Int = 502) -> Reply { .error(code, body: "{\"message\":\"Server Error\"}") }
     }
 
+    /// A check run as the fake keeps it.
+    struct CheckRun: Sendable, Equatable {
+        var id: Int64
+        var repo: String
+        var sha: String
+        var name: String
+        var externalID: String?
+        var detailsURL: String?
+        var status: String
+        var conclusion: String?
+        var startedAt: String?
+        var completedAt: String?
+        var title: String?
+        var summary: String?
+        /// Every body that created or changed it, in order.
+        var bodies: [JSONValue]
+    }
+
     private struct State {
+        var checkRuns: [CheckRun] = []
+        /// Scripted answers to the next check-run POSTs (then created). `.slow` then `.created`
+        /// creates the run and answers late (a lost answer when the client times out first).
+        var checkScript: [Reply] = []
         var statuses: [Status] = []
         var requests: [Request] = []
         var script: [Reply] = []
@@ -97,6 +119,8 @@ final class FakeGitHub: Sendable {
     func setKnownSHAs(_ shas: Set<String>?) { state.withLock { $0.knownSHAs = shas } }
 
     var statuses: [Status] { state.withLock { $0.statuses } }
+    var checkRuns: [CheckRun] { state.withLock { $0.checkRuns } }
+    func enqueueCheckCreate(_ replies: Reply...) { state.withLock { $0.checkScript.append(contentsOf: replies) } }
     var requests: [Request] { state.withLock { $0.requests } }
     var schemaViolations: [String] { state.withLock { $0.schemaViolations } }
     var maxInFlightPerSubject: Int { state.withLock { $0.maxInFlightPerSubject } }
@@ -116,6 +140,24 @@ final class FakeGitHub: Sendable {
     private func addRoutes(to router: Router<BasicRequestContext>, prefix: String) {
         router.post("\(prefix)/repos/:owner/:repo/statuses/:sha") { request, context in
             try await self.createStatus(request, context)
+        }
+        router.post("\(prefix)/repos/:owner/:repo/check-runs") { request, context in
+            try await self.createCheckRun(request, context)
+        }
+        router.patch("\(prefix)/repos/:owner/:repo/check-runs/:id") { request, context in
+            try await self.updateCheckRun(request, context)
+        }
+        router.get("\(prefix)/repos/:owner/:repo/commits/:sha/check-runs") { request, context in
+            self.record(request, body: "")
+            guard self.authorized(request) else { return self.json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+            let repo = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")"
+            let sha = context.parameters.get("sha") ?? ""
+            let name = request.uri.queryParameters.get("check_name").map { String($0).removingPercentEncoding ?? String($0) }
+            let page = Int(request.uri.queryParameters.get("page") ?? "1") ?? 1
+            let size = min(100, Int(request.uri.queryParameters.get("per_page") ?? "30") ?? 30)
+            let all = self.checkRuns.filter { $0.repo == repo && $0.sha == sha && (name == nil || $0.name == name) }.reversed()
+            let items = Array(all.dropFirst((page - 1) * size).prefix(size)).map(self.checkRunJSON)
+            return self.json(.ok, JSONValue.object(["total_count": .number(Double(all.count)), "check_runs": .array(items)]).canonicalText, headers: self.rateHeaders)
         }
         router.get("\(prefix)/repos/:owner/:repo/pulls/:number") { request, context in
             try await self.getPull(request, context)
@@ -293,6 +335,86 @@ final class FakeGitHub: Sendable {
         ]
         echo["state"] = .string(status.state)
         return json(.created, JSONValue.object(echo).canonicalText, headers: rateHeaders + [("Location", "\(baseURL)/repos/\(repo)/statuses/\(sha)")])
+    }
+
+    private func checkRunJSON(_ run: CheckRun) -> JSONValue {
+        .object([
+            "id": .number(Double(run.id)), "head_sha": .string(run.sha), "name": .string(run.name),
+            "external_id": run.externalID.map(JSONValue.string) ?? .null, "status": .string(run.status),
+            "conclusion": run.conclusion.map(JSONValue.string) ?? .null, "details_url": run.detailsURL.map(JSONValue.string) ?? .null,
+            "started_at": run.startedAt.map(JSONValue.string) ?? .null, "completed_at": run.completedAt.map(JSONValue.string) ?? .null,
+            "output": .object(["title": run.title.map(JSONValue.string) ?? .null, "summary": run.summary.map(JSONValue.string) ?? .null]),
+        ])
+    }
+
+    /// GitHub: only a GitHub App's installation token may write check runs.
+    private func checkRunCaller(_ request: Hummingbird.Request) -> Response? {
+        guard authorized(request) else { return json(.unauthorized, "{\"message\":\"Bad credentials\"}") }
+        guard request.headers[.authorization]?.hasPrefix("Bearer ghs_") == true else {
+            return json(.forbidden, "{\"message\":\"You must authenticate via a GitHub App.\",\"documentation_url\":\"https://docs.github.com/rest/reference/checks#create-a-check-run\"}")
+        }
+        return nil
+    }
+
+    private func invalid(_ violation: String) -> Response {
+        state.withLock { $0.schemaViolations.append(violation) }
+        return json(.unprocessableContent, "{\"message\":\"Invalid request.\\n\\n\(violation)\",\"documentation_url\":\"https://docs.github.com/rest/checks/runs\",\"status\":\"422\"}")
+    }
+
+    /// Applies a create or update body to a run.
+    private static func apply(_ body: JSONValue, to run: inout CheckRun) {
+        if let v = body["name"]?.stringValue { run.name = v }
+        if let v = body["external_id"]?.stringValue { run.externalID = v }
+        if let v = body["details_url"]?.stringValue { run.detailsURL = v }
+        if let v = body["status"]?.stringValue { run.status = v }
+        if let v = body["conclusion"]?.stringValue { run.conclusion = v; run.status = "completed" }
+        if let v = body["started_at"]?.stringValue { run.startedAt = v }
+        if let v = body["completed_at"]?.stringValue { run.completedAt = v }
+        if let v = body["output"]?["title"]?.stringValue { run.title = v }
+        if let v = body["output"]?["summary"]?.stringValue { run.summary = v }
+        run.bodies.append(body)
+    }
+
+    private func createCheckRun(_ request: Hummingbird.Request, _ context: BasicRequestContext) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        record(request, body: String(buffer: buffer))
+        if let refused = checkRunCaller(request) { return refused }
+        let repo = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")"
+        guard let body = try? JSONValue.parse(Data(buffer: buffer)) else { return json(.badRequest, "{\"message\":\"Problems parsing JSON\"}") }
+        if let violation = CheckRunSchema.create.violation(body) { return invalid(violation) }
+        var reply = state.withLock { s -> Reply in s.checkScript.isEmpty ? .created : s.checkScript.removeFirst() }
+        if case .error(let code, let headers, let text) = reply { return json(.init(code: code), text, headers: headers) }
+        // Created at once; a slow reply delays only the answer (the run exists either way).
+        var run = CheckRun(id: 0, repo: repo, sha: body["head_sha"]?.stringValue ?? "", name: "", status: "queued", bodies: [])
+        Self.apply(body, to: &run)
+        let created = state.withLock { s -> CheckRun in
+            s.nextID += 1
+            run.id = Int64(s.nextID) * 1000
+            s.checkRuns.append(run)
+            return run
+        }
+        while case .slow(let d, let then) = reply {
+            try await Task.sleep(for: d)
+            reply = then.reply
+        }
+        return json(.created, checkRunJSON(created).canonicalText, headers: rateHeaders)
+    }
+
+    private func updateCheckRun(_ request: Hummingbird.Request, _ context: BasicRequestContext) async throws -> Response {
+        let buffer = try await request.body.collect(upTo: 1 << 20)
+        record(request, body: String(buffer: buffer))
+        if let refused = checkRunCaller(request) { return refused }
+        let repo = "\(context.parameters.get("owner") ?? "")/\(context.parameters.get("repo") ?? "")"
+        guard let body = try? JSONValue.parse(Data(buffer: buffer)) else { return json(.badRequest, "{\"message\":\"Problems parsing JSON\"}") }
+        if let violation = CheckRunSchema.update.violation(body) { return invalid(violation) }
+        let id = Int64(context.parameters.get("id") ?? "") ?? -1
+        let updated = state.withLock { s -> CheckRun? in
+            guard let i = s.checkRuns.firstIndex(where: { $0.id == id && $0.repo == repo }) else { return nil }
+            Self.apply(body, to: &s.checkRuns[i])
+            return s.checkRuns[i]
+        }
+        guard let updated else { return json(.notFound, "{\"message\":\"Not Found\",\"status\":\"404\"}") }
+        return json(.ok, checkRunJSON(updated).canonicalText, headers: rateHeaders)
     }
 
     private func getPull(_ request: Hummingbird.Request, _ context: BasicRequestContext) async throws -> Response {

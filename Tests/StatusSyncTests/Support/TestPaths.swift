@@ -13,6 +13,10 @@ enum TestPaths {
         try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "github-statuses.json"))
     }
 
+    static func githubCheckRunsSpec() throws -> Data {
+        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "github-check-runs.json"))
+    }
+
     /// The `statussync` binary built next to the test bundle (the test target depends on it).
     static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["STATUSSYNC_BINARY"] { return URL(fileURLWithPath: override) }
