@@ -89,13 +89,21 @@ final class ServeProcess: @unchecked Sendable {
         }
     }
 
-    /// A TCP port that was free a moment ago.
+    /// A TCP port that was free a moment ago, never handed out twice in this process, and below
+    /// Linux's ephemeral range (32768–60999), so no test's outgoing connection takes it as its
+    /// source port before the server binds it.
     static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        let port = channel.localAddress?.port ?? 0
-        try channel.close().wait()
-        return port
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
+            guard let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).wait() else { continue }
+            try channel.close().wait()
+            return port
+        }
+        throw TestFailure("no free TCP port found in 20000–31999")
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 }
 
 struct TestFailure: Error, CustomStringConvertible {
