@@ -145,6 +145,7 @@ struct DashboardController: Sendable {
             return lower.hasPrefix("https://") || lower.hasPrefix("http://") ? url : nil
         }
         let update: [String: Any?] = [
+            "reportText": u.report == .check ? "check run" + (u.checkRunId.map { " \($0)" } ?? " (not created yet)") : "commit status",
             "state": u.state.rawValue, "repo": u.repo, "sha": u.sha, "pr": u.pr, "context": u.context, "provider": u.provider,
             "description": u.description, "targetLink": target, "targetText": u.targetURL ?? "-",
             "namespace": u.workflow.namespace, "workflow": u.workflow.name, "uid": u.workflow.uid,

@@ -61,6 +61,7 @@ struct DashboardTests {
             let (_, _, updates) = try await Self.get(client, "/updates")
             #expect(updates.contains("&lt;script&gt;alert(1)&lt;/script&gt;") == false, "descriptions are not listed in the table")
             let (_, _, detail) = try await Self.get(client, "/updates/1")
+            #expect(detail.contains("<dt>Reported as</dt><dd>commit status</dd>"), "\(detail)")
             #expect(detail.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"), "the description is shown as text")
             let (_, _, rejected) = try await Self.get(client, "/calls?rejected=1")
             #expect(rejected.contains("unknown state"), "\(rejected)")
