@@ -53,6 +53,10 @@ struct Serve: AsyncParsableCommand {
         // Before anything listens: a dashboard outside loopback needs its token.
         try Dashboard.checkExposure(config.ui)
         let uiToken = try config.ui.tokenFile.map { path throws(ConfigError) in try SecretFile.read(path, what: "ui.tokenFile") }
+        let webhookSecrets = try config.providers.compactMap { p throws(ConfigError) -> GitHubWebhookController.Secret? in
+            guard let file = p.webhookSecretFile else { return nil }
+            return .init(provider: p.name, secret: try SecretFile.read(file, what: "providers \(p.name) webhookSecretFile"))
+        }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level) }
         let logger = Logger(label: "statussync")
@@ -81,13 +85,17 @@ struct Serve: AsyncParsableCommand {
         if providers.isEmpty {
             logger.warning("no provider configured: calls will be answered with a Failed node until one is (set GITHUB_TOKEN or providers: in the config)")
         }
+        let resubmitter = config.argoServer.map { ArgoServerClient($0, http: http) }
         let delivery = DeliveryService(store: store, providers: providers, settings: config.delivery,
-                                       shutdownGrace: config.shutdownGrace, logger: logger)
+                                       shutdownGrace: config.shutdownGrace, logger: logger,
+                                       resubmitter: resubmitter, reruns: store)
         let state = ServerState()
         let backlog = BacklogMonitor(store: store, delivery: delivery, logger: logger)
-        let deps = ServeDependencies(config: config, store: store, delivery: delivery, authorizer: authorizer,
+        var deps = ServeDependencies(config: config, store: store, delivery: delivery, authorizer: authorizer,
                                      registry: registry, beforeScrape: { await backlog.check() },
                                      state: state, logger: logger)
+        deps.webhook = GitHubWebhookController(secrets: webhookSecrets, store: store, delivery: delivery, canResubmit: resubmitter != nil,
+                                               state: state, maxBodyBytes: config.maxBodyBytes, logger: logger)
         let settings = config
         let sqlite = database.sqliteSummary()
         let app = buildApplication(deps) { port in
@@ -95,6 +103,8 @@ struct Serve: AsyncParsableCommand {
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "sqlite": "\(sqlite)", "config": "\(settings.source)",
                 "providers": "\(providers.map { "\($0.name)(\($0.kind))" }.joined(separator: ","))",
                 "auth": "\(Self.authSummary(settings))",
+                "webhook": "\(webhookSecrets.isEmpty ? "off (no webhookSecretFile)" : "\(GitHubWebhookController.path) (\(webhookSecrets.map(\.provider).joined(separator: ",")))")",
+                "argoServer": "\(settings.argoServer?.baseURL ?? "none")",
             ])
         }
         let retention = RetentionService(store: store, retention: config.retention, logger: logger)

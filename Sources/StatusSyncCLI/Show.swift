@@ -52,6 +52,18 @@ struct Show: AsyncParsableCommand {
             let status = a.httpStatus.map { "HTTP \($0)" } ?? "no response"
             lines.append("  \(a.at)  \(a.operation)  \(status)  \(a.errorClass)  \(a.durationMs)ms\(a.error.map { "  \($0)" } ?? "")")
         }
+        if u.report == .check {
+            lines.append("")
+            lines.append("re-runs (\(detail.reruns.count)):")
+            for r in detail.reruns {
+                let outcome = r.newWorkflow.map { ", resubmitted as \($0)" } ?? r.lastError.map { ": \($0)" } ?? ""
+                lines.append("  \(r.id)  \(r.requestedAt)  \(r.action) by \(r.sender ?? "?")  resubmit \(r.workflow): \(r.status)\(outcome)")
+                for a in r.tries {
+                    let status = a.httpStatus.map { "HTTP \($0)" } ?? "no response"
+                    lines.append("      \(a.at)  \(a.operation)  \(status)  \(a.errorClass)  \(a.durationMs)ms\(a.error.map { "  \($0)" } ?? "")")
+                }
+            }
+        }
         print(lines.map(\.escapingControlCharacters).joined(separator: "\n"))
     }
 }

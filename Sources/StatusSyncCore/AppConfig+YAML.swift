@@ -32,7 +32,7 @@ extension AppConfig {
         config.source = source
         guard let root else { return config }
         let map = try YAMLMap(root, path: "", source: source)
-        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http", "ui"])
+        try map.rejectUnknown(["listen", "database", "pluginKeys", "agentTokenFile", "argoBaseURL", "providers", "tenants", "delivery", "retention", "shutdownGrace", "busyTimeout", "maxBodyBytes", "http", "ui", "argoServer"])
 
         if let v = try map.string("listen") {
             guard let addr = ListenAddress(parsing: v) else { throw map.error("listen", "must be HOST:PORT such as 127.0.0.1:3001, not \"\(v)\"") }
@@ -84,6 +84,9 @@ extension AppConfig {
         if let node = map.node("ui") {
             config.ui = try parseUI(YAMLMap(node, path: "ui", source: source))
         }
+        if let node = map.node("argoServer") {
+            config.argoServer = try parseArgoServer(YAMLMap(node, path: "argoServer", source: source))
+        }
         return config
     }
 
@@ -100,6 +103,20 @@ extension AppConfig {
         return http
     }
 
+    private static func parseArgoServer(_ map: YAMLMap) throws(ConfigError) -> ArgoServerConfig {
+        try map.rejectUnknown(["baseURL", "tokenFile"])
+        guard var base = try map.string("baseURL"), !base.isEmpty else {
+            throw map.error("baseURL", "is missing; give the Argo Server's address, e.g. https://argo-server.argo:2746")
+        }
+        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            throw map.error("baseURL", "must be the http(s) address of the Argo Server, e.g. https://argo-server.argo:2746, not \"\(base)\"")
+        }
+        while base.hasSuffix("/") { base.removeLast() }
+        let tokenFile = try map.string("tokenFile")
+        if let tokenFile, tokenFile.isEmpty { throw map.error("tokenFile", "is empty; give the path of a file holding an Argo Server token, or leave tokenFile out when the server runs with --auth-mode=server") }
+        return ArgoServerConfig(baseURL: base, tokenFile: tokenFile)
+    }
+
     private static func parseUI(_ map: YAMLMap) throws(ConfigError) -> UISettings {
         try map.rejectUnknown(["listen", "tokenFile"])
         var ui = UISettings()
@@ -113,7 +130,7 @@ extension AppConfig {
 
     private static func parseProvider(_ node: Node, path: String, source: String, catalog: ProviderCatalog) throws(ConfigError) -> ProviderConfig {
         let map = try YAMLMap(node, path: path, source: source)
-        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "app", "pacing", "checks"])
+        try map.rejectUnknown(["name", "kind", "baseURL", "tokenFile", "tokenEnv", "app", "pacing", "checks", "webhookSecretFile"])
         guard let kind = try map.string("kind") else {
             throw map.error("kind", "is missing; set it to one of \(catalog.kindList)")
         }
@@ -184,8 +201,19 @@ extension AppConfig {
                 throw map.error("checks", "needs app: GitHub lets only GitHub Apps create check runs, and this provider authenticates with a token; configure app: {appID, installationID, privateKeyFile} instead of tokenFile/tokenEnv, or remove checks: true to report commit statuses")
             }
         }
+        let webhookSecretFile = try map.string("webhookSecretFile")
+        if let webhookSecretFile {
+            guard traits.supportsCheckRuns else {
+                throw map.error("webhookSecretFile", "is only for kind github: it verifies the GitHub App's webhooks (the Re-run button of check runs); remove it")
+            }
+            guard app != nil else {
+                throw map.error("webhookSecretFile", "needs app: webhooks come from a GitHub App, and this provider authenticates with a token; configure app: {appID, installationID, privateKeyFile}, or remove webhookSecretFile")
+            }
+            guard !webhookSecretFile.isEmpty else { throw map.error("webhookSecretFile", "is empty; give the path of the file holding the GitHub App's webhook secret") }
+        }
         var provider = ProviderConfig(name: name, kind: kind, baseURL: base, token: token, pacing: pacing)
         provider.checks = checks
+        provider.webhookSecretFile = webhookSecretFile
         return provider
     }
 

@@ -20,6 +20,8 @@ public struct AppConfig: Sendable {
     public var ui = UISettings()
     /// Idle and request timeouts of the HTTP server.
     public var http = HTTPSettings()
+    /// The Argo Server that re-runs workflows from their check runs (docs/design.md#re-run).
+    public var argoServer: ArgoServerConfig?
     /// Where this configuration came from, for messages: a file path or "embedded defaults".
     public var source: String = "embedded defaults"
 
@@ -117,6 +119,9 @@ public struct ProviderConfig: Sendable, Hashable {
     /// `report: status` (needs `app:`; docs/design.md#check-runs).
     public var checks: Bool = false
 
+    /// The GitHub App's webhook secret: `serve` takes GitHub's webhooks signed with it at
+    /// `POST /api/v1/github/webhook` (docs/design.md#re-run).
+    public var webhookSecretFile: String?
     /// Whether it authenticates as a GitHub App (the only way to create check runs).
     public var hasApp: Bool {
         if case .githubApp = token { return true }
@@ -211,6 +216,20 @@ public struct DeliverySettings: Sendable, Hashable {
 }
 
 /// `ui:`: the read-only web dashboard, on a listener of its own (docs/design.md#dashboard).
+/// `argoServer:`: where the Re-run button of a check run resubmits the workflow.
+public struct ArgoServerConfig: Sendable, Hashable {
+    /// The Argo Server's address, e.g. https://argo-server.argo:2746 (no trailing slash).
+    public var baseURL: String
+    /// A file holding a token the Argo Server accepts (`Bearer ` in front or not). None when the
+    /// server runs with `--auth-mode=server`.
+    public var tokenFile: String?
+
+    public init(baseURL: String, tokenFile: String?) {
+        self.baseURL = baseURL
+        self.tokenFile = tokenFile
+    }
+}
+
 public struct UISettings: Sendable, Hashable {
     /// Where the dashboard listens; nil: no dashboard.
     public var listen: ListenAddress?

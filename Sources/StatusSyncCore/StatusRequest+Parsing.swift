@@ -87,11 +87,12 @@ extension StatusRequest {
         }
         let wait = try reader.bool("wait") ?? false
         let report = try parseReport(reader.string("report"), provider: provider)
+        let page = try CheckPageInput.parse(body)
 
         return StatusRequest(
             provider: provider.name, providerKind: provider.traits.kind, repo: repo, sha: sha, pr: pr, ref: ref,
             context: context, state: state, description: description, targetURL: targetURL, comment: comment,
-            key: key, wait: wait, report: report
+            key: key, wait: wait, report: report, page: page
         )
     }
 

@@ -26,6 +26,11 @@ extension DeliveryService {
         var changes: [CheckRunChange] = []
         // The claim took one token; the extra calls (list, supersede) take theirs when the bucket has them.
         let bucket = buckets[provider.name]
+        func record(_ outcome: CallOutcome, _ operation: AttemptRecord.Operation) {
+            count(provider, outcome)
+            StatusMetrics.checkRunCall(provider.name, operation.rawValue, outcome.errorClass.label)
+            attempts.append(attempt(outcome, operation))
+        }
         func stop(_ outcome: CallOutcome) async throws {
             try await finish(job, attempts: attempts, decision: decision(for: outcome, job: job, provider: provider.name), checkRuns: changes, log: log)
         }
@@ -36,8 +41,7 @@ extension DeliveryService {
             if runID == nil {
                 let (outcome, found) = await checks.findCheckRun(repo: job.repo, sha: sha, name: job.context, externalID: external)
                 _ = bucket?.take(1)
-                count(provider, outcome)
-                attempts.append(attempt(outcome, .checkList))
+                record(outcome, .checkList)
                 guard outcome.errorClass == .ok else { try await stop(outcome); return }
                 runID = found
             }
@@ -47,13 +51,13 @@ extension DeliveryService {
                 continue
             }
             let title = "Superseded by \(job.workflow.namespace)/\(job.workflow.name)"
-            let neutral = CheckRunDelivery(repo: job.repo, sha: sha, name: job.context, externalID: external, detailsURL: nil,
+            var neutral = CheckRunDelivery(repo: job.repo, sha: sha, name: job.context, externalID: external, detailsURL: nil,
                                            status: "completed", conclusion: "neutral", startedAt: nil, completedAt: finishedAt, title: title,
                                            summary: "Workflow \(older.workflow.namespace)/\(older.workflow.name) gave way to \(Self.workflowLink(job)) for this commit and context.")
+            if resubmitter != nil { neutral.offersRerun = true }
             let outcome = await checks.updateCheckRun(id: runID, neutral)
             _ = bucket?.take(1)
-            count(provider, outcome)
-            attempts.append(attempt(outcome, .checkSupersede))
+            record(outcome, .checkSupersede)
             switch outcome.errorClass {
             case .ok, .permanent:
                 // A run GitHub no longer has (or refuses to change) is not retried for ever.
@@ -67,17 +71,18 @@ extension DeliveryService {
         let (status, conclusion) = CheckRunDelivery.status(for: job.state)
         let startedAt = job.state == .running ? (plan.startedAt ?? job.createdAt) : (job.state == .pending ? nil : plan.startedAt)
         let completedAt = conclusion == nil ? nil : job.createdAt
-        let run = CheckRunDelivery(
+        var run = CheckRunDelivery(
             repo: job.repo, sha: sha, name: job.context, externalID: plan.externalID, detailsURL: job.targetURL,
             status: status, conclusion: conclusion, startedAt: startedAt, completedAt: completedAt, title: job.description,
-            summary: Self.checkSummary(job, status: status, conclusion: conclusion, startedAt: startedAt, completedAt: completedAt))
+            summary: CheckRunPage.summary(header: Self.checkSummary(job, status: status, conclusion: conclusion, startedAt: startedAt, completedAt: completedAt),
+                                          input: plan.page))
+        if resubmitter != nil, status == "completed" { run.offersRerun = CheckRunDelivery.offersRerun(conclusion: conclusion) }
         var runID = plan.checkRunID
         if runID == nil, !plan.fresh {
             // An earlier create may have reached GitHub (a lost answer, a crash): adopt that run.
             let (outcome, found) = await checks.findCheckRun(repo: job.repo, sha: sha, name: job.context, externalID: plan.externalID)
             _ = bucket?.take(1)
-            count(provider, outcome)
-            attempts.append(attempt(outcome, .checkList))
+            record(outcome, .checkList)
             guard outcome.errorClass == .ok else { try await stop(outcome); return }
             if let found {
                 runID = found
@@ -88,14 +93,13 @@ extension DeliveryService {
         let outcome: CallOutcome
         if let runID {
             outcome = await checks.updateCheckRun(id: runID, run)
-            attempts.append(attempt(outcome, .checkUpdate))
+            record(outcome, .checkUpdate)
         } else {
             let (created, newID) = await checks.createCheckRun(run)
             outcome = created
-            attempts.append(attempt(outcome, .checkCreate))
+            record(outcome, .checkCreate)
             if let newID { changes.append(CheckRunChange(recordID: plan.recordID, checkRunID: newID)) }
         }
-        count(provider, outcome)
         guard outcome.errorClass == .ok else { try await stop(outcome); return }
         changes.append(CheckRunChange(recordID: plan.recordID, checkRunID: nil, status: status, conclusion: conclusion))
         try await finish(job, attempts: attempts, decision: .delivered, checkRuns: changes, log: log)

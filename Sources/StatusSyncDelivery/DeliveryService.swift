@@ -32,6 +32,13 @@ public final class DeliveryService: Service, DeliveryTrigger {
     let buckets: [String: TokenBucket]
     private let pausedUntil = Mutex<[String: Date]>([:])
     private let commentLocks = KeyedLock()
+    /// Resubmits workflows whose check run's Re-run was pressed; nil without `argoServer`.
+    let resubmitter: ArgoServerClient?
+    /// Where re-run requests wait; nil when this loop does not resubmit.
+    let reruns: (any RerunStore)?
+    /// When the loop next looks for due re-runs (nil: none waiting). They are rare, so the loop
+    /// keeps their schedule in memory instead of asking the store every round.
+    let rerunDueAt = Mutex<Date?>(nil)
 
     /// How often the loop looks at the queue when nothing wakes it (also catches requeues made
     /// by another process, such as `statussync retry`).
@@ -42,6 +49,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
 
     public init(store: any DeliveryStore, providers: [any StatusProvider], settings: DeliverySettings,
                 shutdownGrace: ConfigDuration = .seconds(10), logger: Logger, idlePoll: Duration = .seconds(1),
+                resubmitter: ArgoServerClient? = nil, reruns: (any RerunStore)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() },
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.store = store
@@ -55,6 +63,8 @@ public final class DeliveryService: Service, DeliveryTrigger {
         self.now = now
         self.random = random
         self.backoff = Backoff(base: settings.backoffBase.duration, cap: settings.backoffCap.duration)
+        self.resubmitter = resubmitter
+        self.reruns = resubmitter == nil ? nil : reruns
         var buckets: [String: TokenBucket] = [:]
         for p in providers {
             if let pacing = p.pacing { buckets[p.name] = TokenBucket(burst: pacing.burst, perMinute: pacing.perMinute) }
@@ -86,6 +96,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
         if orphaned > 0 {
             logger.warning("queued updates of providers no longer configured are failed; add the provider back and run statussync retry", metadata: ["count": "\(orphaned)"])
         }
+        try await recoverReruns()
         try await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
@@ -103,8 +114,22 @@ public final class DeliveryService: Service, DeliveryTrigger {
                 let free = settings.concurrency - busy
                 var nextWake = idlePoll
                 do {
-                    if canClaim(busy: busy) {
-                        let batch = try await store.claimDue(limit: free, budgets: claimBudgets(), maxDeferral: settings.maxDeferral)
+                    if free > 0, let due = try await claimReruns(limit: min(free, 4)) {
+                        for job in due {
+                            inFlight.withLock { $0 += 1 }
+                            group.addTask {
+                                await self.resubmit(job)
+                                self.inFlight.withLock { $0 -= 1 }
+                                self.signal.signal()
+                            }
+                        }
+                    }
+                    if let due = rerunDueAt.withLock({ $0 }) {
+                        let ms = Int64(due.timeIntervalSince(now()) * 1000) + 1
+                        nextWake = .milliseconds(max(1, min(ms, idlePoll.milliseconds)))
+                    }
+                    if canClaim(busy: inFlight.withLock { $0 }) {
+                        let batch = try await store.claimDue(limit: settings.concurrency - inFlight.withLock { $0 }, budgets: claimBudgets(), maxDeferral: settings.maxDeferral)
                         takeTokens(for: batch.jobs)
                         for job in batch.jobs {
                             inFlight.withLock { $0 += 1 }
@@ -117,7 +142,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
                         if !batch.jobs.isEmpty { continue }
                         if let due = batch.nextDueAt {
                             let ms = Int64(due.timeIntervalSince(now()) * 1000) + 1
-                            nextWake = .milliseconds(max(1, min(ms, idlePoll.milliseconds)))
+                            nextWake = min(nextWake, .milliseconds(max(1, min(ms, idlePoll.milliseconds))))
                         }
                         for provider in batch.waitingForBudget {
                             nextWake = min(nextWake, budgetRefill(provider))
@@ -292,9 +317,15 @@ public final class DeliveryService: Service, DeliveryTrigger {
     /// Transient → retry with backoff until maxAttempts/maxAge (then dead); rate-limited → wait
     /// (not counted, pauses the provider); permanent → failed with the provider's message.
     func decision(for outcome: CallOutcome, job: DeliveryJob, provider: String) -> FinishDecision {
+        decision(for: outcome, attempts: job.attempts, ageFrom: job.ageFrom, pausing: provider)
+    }
+
+    /// The same rules for any retried call: `attempts` made so far, the maxAge clock started at
+    /// `ageFrom`; a rate limit pauses the deliveries of `pausing` (a provider's name) when given.
+    func decision(for outcome: CallOutcome, attempts: Int, ageFrom: Date, pausing provider: String?) -> FinishDecision {
         let message = outcome.message ?? "HTTP \(outcome.httpStatus.map(String.init) ?? "error")"
         let current = now()
-        let age = current.timeIntervalSince(job.ageFrom)
+        let age = current.timeIntervalSince(ageFrom)
         switch outcome.errorClass {
         case .ok:
             return .delivered
@@ -302,22 +333,24 @@ public final class DeliveryService: Service, DeliveryTrigger {
             return .giveUp(.failed, error: message)
         case .rateLimited(let wait):
             let until = current.addingTimeInterval(Double(wait.milliseconds) / 1000)
-            pausedUntil.withLock { paused in
-                if (paused[provider] ?? .distantPast) < until { paused[provider] = until }
+            if let provider {
+                pausedUntil.withLock { paused in
+                    if (paused[provider] ?? .distantPast) < until { paused[provider] = until }
+                }
+                logger.warning("provider rate-limited; pausing its deliveries", metadata: ["provider": "\(provider)", "seconds": "\(wait.milliseconds / 1000)"])
             }
-            logger.warning("provider rate-limited; pausing its deliveries", metadata: ["provider": "\(provider)", "seconds": "\(wait.milliseconds / 1000)"])
-            if until.timeIntervalSince(job.ageFrom) > settings.maxAge.seconds {
+            if until.timeIntervalSince(ageFrom) > settings.maxAge.seconds {
                 return .giveUp(.dead, error: "gave up: rate-limited past maxAge (\(settings.maxAge)): \(message)")
             }
             return .retry(at: until, countsAttempt: false, error: "rate-limited: \(message)")
         case .transient:
-            if job.attempts >= settings.maxAttempts {
-                return .giveUp(.dead, error: "gave up after \(job.attempts) attempts (maxAttempts): \(message)")
+            if attempts >= settings.maxAttempts {
+                return .giveUp(.dead, error: "gave up after \(attempts) attempts (maxAttempts): \(message)")
             }
             if age >= settings.maxAge.seconds {
                 return .giveUp(.dead, error: "gave up after \(ConfigDuration(milliseconds: Int64(age * 1000))) (maxAge \(settings.maxAge)): \(message)")
             }
-            let delay = backoff.delay(afterAttempt: job.attempts, random: random())
+            let delay = backoff.delay(afterAttempt: attempts, random: random())
             return .retry(at: current.addingTimeInterval(Double(delay.milliseconds) / 1000), countsAttempt: true, error: message)
         }
     }
@@ -362,12 +395,26 @@ public final class DeliveryService: Service, DeliveryTrigger {
 /// actually written.
 struct JobLogger {
     let logger: Logger
-    let job: DeliveryJob
+    /// "update", or "rerun" for a re-run request.
+    let kind: String
+    let id: Int64
+    let workflow: WorkflowRef
+
+    init(logger: Logger, job: DeliveryJob) {
+        self.init(logger: logger, kind: "update", id: job.id, workflow: job.workflow)
+    }
+
+    init(logger: Logger, kind: String, id: Int64, workflow: WorkflowRef) {
+        self.logger = logger
+        self.kind = kind
+        self.id = id
+        self.workflow = workflow
+    }
 
     private func merged(_ extra: Logger.Metadata) -> Logger.Metadata {
         var m = extra
-        m["update"] = "\(job.id)"
-        m["workflow"] = "\(job.workflow.namespace)/\(job.workflow.name)"
+        m[kind] = "\(id)"
+        m["workflow"] = "\(workflow.namespace)/\(workflow.name)"
         return m
     }
 

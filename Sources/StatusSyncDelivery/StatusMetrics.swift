@@ -9,6 +9,15 @@ public enum StatusMetrics {
     private static let updateCounters = Mutex<[DeliveryStatus: Counter]>([:])
     private static let providerCounters = Mutex<[ProviderCallKey: Counter]>([:])
     private static let deliveryTimer = Mutex<Metrics.Timer?>(nil)
+    private static let checkRunCounters = Mutex<[CheckRunCallKey: Counter]>([:])
+    private static let rerunCounters = Mutex<[String: Counter]>([:])
+    private static let webhookCounters = Mutex<[String: Counter]>([:])
+
+    private struct CheckRunCallKey: Hashable, Sendable {
+        var provider: String
+        var operation: String
+        var errorClass: String
+    }
 
     private struct ProviderCallKey: Hashable, Sendable {
         var provider: String
@@ -51,5 +60,26 @@ public enum StatusMetrics {
             return made
         }
         timer.recordNanoseconds(nanoseconds)
+    }
+
+    /// `statussync_check_run_calls_total{provider,operation,class}`: GitHub check-run calls by
+    /// operation (check-create, check-update, check-list, check-supersede); they count in
+    /// `statussync_provider_calls_total` too.
+    public static func checkRunCall(_ provider: String, _ operation: String, _ errorClass: String) {
+        counter(checkRunCounters, CheckRunCallKey(provider: provider, operation: operation, errorClass: errorClass)) {
+            Counter(label: "statussync_check_run_calls_total", dimensions: [("provider", provider), ("operation", operation), ("class", errorClass)])
+        }.increment()
+    }
+
+    /// `statussync_reruns_total{status}`: re-run requests moving into queued (recorded),
+    /// delivered (resubmitted), failed or dead.
+    public static func rerun(_ status: String) {
+        counter(rerunCounters, status) { Counter(label: "statussync_reruns_total", dimensions: [("status", status)]) }.increment()
+    }
+
+    /// `statussync_github_webhooks_total{result}`: GitHub webhook deliveries by answer
+    /// (recorded, repeated, ignored, unauthorized, invalid).
+    public static func webhook(_ result: String) {
+        counter(webhookCounters, result) { Counter(label: "statussync_github_webhooks_total", dimensions: [("result", result)]) }.increment()
     }
 }

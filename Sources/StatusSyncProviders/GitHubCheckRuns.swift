@@ -17,6 +17,9 @@ public struct CheckRunDelivery: Sendable, Equatable {
     public var completedAt: Date?
     public var title: String
     public var summary: String
+    /// Whether the run shows the Re-run button: nil leaves GitHub's list as it is, false
+    /// clears it (docs/design.md#re-run).
+    public var offersRerun: Bool?
 
     public init(repo: String, sha: String, name: String, externalID: String, detailsURL: String?, status: String, conclusion: String?,
                 startedAt: Date?, completedAt: Date?, title: String, summary: String) {
@@ -47,6 +50,18 @@ public struct CheckRunDelivery: Sendable, Equatable {
         }
     }
 
+    /// The Re-run button: GitHub sends `check_run.requested_action` with this identifier when
+    /// it is pressed.
+    public static let rerunIdentifier = "statussync-rerun"
+    static let rerunAction: JSONValue = .object([
+        "label": .string("Re-run"), "identifier": .string(rerunIdentifier), "description": .string("Resubmit this Argo workflow"),
+    ])
+
+    /// Conclusions whose run offers Re-run (when an Argo Server is configured).
+    public static func offersRerun(conclusion: String?) -> Bool {
+        conclusion == "failure" || conclusion == "cancelled" || conclusion == "neutral"
+    }
+
     /// `2026-12-04T10:00:00Z`.
     public static func iso8601(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -71,6 +86,7 @@ public struct CheckRunDelivery: Sendable, Equatable {
         if let conclusion { fields["conclusion"] = .string(conclusion) }
         if let startedAt { fields["started_at"] = .string(Self.iso8601(startedAt)) }
         if let completedAt { fields["completed_at"] = .string(Self.iso8601(completedAt)) }
+        if let offersRerun { fields["actions"] = .array(offersRerun ? [Self.rerunAction] : []) }
         return .object(fields)
     }
 }

@@ -22,6 +22,8 @@ public struct ServeDependencies<Store: CallStore>: Sendable {
     public var beforeScrape: (@Sendable () async -> Void)?
     public var state: ServerState
     public var logger: Logger
+    /// GitHub's webhooks (the Re-run button of check runs); nil: not served.
+    public var webhook: GitHubWebhookController?
 
     public init(config: AppConfig, store: Store, delivery: DeliveryService?, authorizer: CallAuthorizer?,
                 registry: PrometheusCollectorRegistry?, beforeScrape: (@Sendable () async -> Void)?,
@@ -45,6 +47,7 @@ public func buildRouter<Store: CallStore>(_ deps: ServeDependencies<Store>) -> S
         maxBodyBytes: deps.config.maxBodyBytes, logger: deps.logger
     )
     plugin.addRoutes(to: router)
+    deps.webhook?.addRoutes(to: router)
     HealthController(store: deps.store, state: deps.state).addRoutes(to: router)
     if let registry = deps.registry {
         MetricsController(registry: registry, beforeScrape: deps.beforeScrape).addRoutes(to: router)

@@ -45,6 +45,8 @@ public struct CheckRunPlan: Sendable, Equatable {
     public var startedAt: Date?
     /// Runs of older workflows to complete as neutral ("Superseded by …") first.
     public var older: [OlderRun]
+    /// The author's summary and failed steps, from the plugin body that made the update.
+    public var page = CheckPageInput()
 
     public var externalID: String { "statussync:\(recordID)" }
 }
@@ -101,6 +103,8 @@ public struct AttemptRecord: Sendable, Equatable {
         case checkUpdate = "check-update"
         case checkList = "check-list"
         case checkSupersede = "check-supersede"
+        /// The Argo Server's resubmit of a re-run request.
+        case resubmit
     }
 
     public var at: Date

@@ -221,8 +221,14 @@ extension SQLiteStore: DeliveryStore {
                     CheckRunPlan.OlderRun(recordID: r["id"], checkRunID: r["check_run_id"],
                                           workflow: WorkflowRef(namespace: r["workflow_namespace"], name: r["workflow_name"], uid: r["workflow_uid"]))
                 }
-            return CheckRunPlan(recordID: recordID, checkRunID: row["check_run_id"], fresh: fresh, supersededBy: row["superseded_by"],
-                                startedAt: started.map(Timestamp.date), older: older)
+            var plan = CheckRunPlan(recordID: recordID, checkRunID: row["check_run_id"], fresh: fresh, supersededBy: row["superseded_by"],
+                                    startedAt: started.map(Timestamp.date), older: older)
+            // The page's text comes from the call that made the update, validated when it was accepted.
+            if let body = try String.fetchOne(db, sql: "SELECT body FROM calls WHERE update_id = ? ORDER BY id LIMIT 1", arguments: [job.id]),
+               let json = try? JSONValue.parse(Data(body.utf8)) {
+                plan.page = (try? CheckPageInput.parse(json)) ?? CheckPageInput()
+            }
+            return plan
         }
     }
 

@@ -101,7 +101,9 @@ extension SQLiteStore {
                 AttemptView(at: Timestamp.rfc3339(r["at"]), durationMs: r["duration_ms"], operation: r["operation"],
                             httpStatus: r["http_status"], errorClass: r["error_class"], error: r["error"])
             }
-            return UpdateDetail(update: Self.updateView(row), calls: calls, attempts: attempts)
+            var detail = UpdateDetail(update: Self.updateView(row), calls: calls, attempts: attempts)
+            detail.reruns = try Self.reruns(ofUpdate: id, in: db)
+            return detail
         }
     }
 

@@ -76,6 +76,8 @@ extension SQLiteStore {
                 let list = ids.map(String.init).joined(separator: ",")
                 r.attempts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempts WHERE update_id IN (\(list))") ?? 0
                 try db.execute(sql: "DELETE FROM attempts WHERE update_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM rerun_attempts WHERE rerun_id IN (SELECT id FROM reruns WHERE update_id IN (\(list)))")
+                try db.execute(sql: "DELETE FROM reruns WHERE update_id IN (\(list))")
                 try db.execute(sql: "DELETE FROM calls WHERE update_id IN (\(list))")
                 r.calls = db.changesCount
                 try db.execute(sql: "DELETE FROM updates WHERE id IN (\(list))")

@@ -139,13 +139,16 @@ public struct UpdateDetail: Sendable, Encodable, Equatable {
     public var update: UpdateView
     public var calls: [CallView]
     public var attempts: [AttemptView]
+    /// Re-runs of the workflow requested from this update's check run (docs/design.md#re-run).
+    public var reruns: [RerunView] = []
 
-    enum ExtraKeys: String, CodingKey { case calls, attempts }
+    enum ExtraKeys: String, CodingKey { case calls, attempts, reruns }
 
     public func encode(to encoder: any Encoder) throws {
         try update.encode(to: encoder)
         var c = encoder.container(keyedBy: ExtraKeys.self)
         try c.encode(calls, forKey: .calls)
         try c.encode(attempts, forKey: .attempts)
+        if update.report == .check { try c.encode(reruns, forKey: .reruns) }
     }
 }

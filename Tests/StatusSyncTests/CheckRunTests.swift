@@ -19,7 +19,7 @@ struct CheckRunTests {
     }
 
     /// A delivery loop sending as a GitHub App to `fake` while `body` runs.
-    static func withDelivery(_ store: SQLiteStore, _ fake: FakeGitHub, timeout: ConfigDuration = .seconds(5),
+    static func withDelivery(_ store: SQLiteStore, _ fake: FakeGitHub, timeout: ConfigDuration = .seconds(5), argoServer: ArgoServerConfig? = nil,
                              _ body: (DeliveryService, GitHubProvider) async throws -> Void) async throws {
         let app = try GitHubAppTests.app()
         fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
@@ -29,7 +29,8 @@ struct CheckRunTests {
         let provider = try GitHubProvider(name: "github", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
         var logger = Logger(label: "check-run-test")
         logger.logLevel = .critical
-        let service = DeliveryService(store: store, providers: [provider], settings: settings, shutdownGrace: .seconds(5), logger: logger, idlePoll: .milliseconds(200))
+        let service = DeliveryService(store: store, providers: [provider], settings: settings, shutdownGrace: .seconds(5), logger: logger, idlePoll: .milliseconds(200),
+                                      resubmitter: argoServer.map { ArgoServerClient($0, http: http) }, reruns: store)
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

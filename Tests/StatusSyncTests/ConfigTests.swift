@@ -65,7 +65,7 @@ struct ConfigTests {
         func message(_ yaml: String) -> String? {
             do { _ = try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog); return nil } catch { return error.message }
         }
-        #expect(message("listen: 127.0.0.1:3001\nretension: 30d\n") == "c.yaml:2: unknown key retension; known keys here: listen, database, pluginKeys, agentTokenFile, argoBaseURL, providers, tenants, delivery, retention, shutdownGrace, busyTimeout, maxBodyBytes, http, ui")
+        #expect(message("listen: 127.0.0.1:3001\nretension: 30d\n") == "c.yaml:2: unknown key retension; known keys here: listen, database, pluginKeys, agentTokenFile, argoBaseURL, providers, tenants, delivery, retention, shutdownGrace, busyTimeout, maxBodyBytes, http, ui, argoServer")
         #expect(message("delivery:\n  maxAge: forever\n")?.contains("c.yaml:2: delivery.maxAge must be a duration such as") == true)
         #expect(message("providers:\n  - kind: github\n")?.contains("providers[0].tokenFile is missing") == true)
         #expect(message("providers:\n  - kind: gitea\n    tokenEnv: T\n")?.contains("baseURL is required for gitea") == true)

@@ -22,6 +22,12 @@ struct CheckRunSchema: Sendable {
         if let problem = Self.check(body, against: schema, at: "body") { return problem }
         // The branches: a completed run needs its conclusion.
         if body["status"]?.stringValue == "completed", body["conclusion"] == nil { return "status completed without conclusion" }
+        // GitHub counts the output's texts in characters and in UTF-8 bytes: both must fit.
+        for field in ["summary", "text"] {
+            if let text = body["output"]?[field]?.stringValue, text.utf8.count > 65_535 {
+                return "Only 65535 characters are allowed; \(text.utf8.count) bytes were supplied (body.output.\(field))"
+            }
+        }
         return nil
     }
 
@@ -52,6 +58,8 @@ struct CheckRunSchema: Sendable {
             }
             if schema["format"]?.stringValue == "date-time", !s.hasSuffix("Z") || s.count != 20 { return "\(path) \"\(s)\" is not an ISO 8601 UTC time" }
         case ("integer", .number(let n)) where n.rounded() == n:
+            break
+        case ("boolean", .bool):
             break
         case (nil, _):
             break

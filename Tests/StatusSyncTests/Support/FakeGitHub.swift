@@ -66,6 +66,8 @@ final class FakeGitHub: Sendable {
         var completedAt: String?
         var title: String?
         var summary: String?
+        /// The action buttons' identifiers, as the last body that set `actions` gave them.
+        var actions: [String] = []
         /// Every body that created or changed it, in order.
         var bodies: [JSONValue]
     }
@@ -344,6 +346,7 @@ final class FakeGitHub: Sendable {
             "conclusion": run.conclusion.map(JSONValue.string) ?? .null, "details_url": run.detailsURL.map(JSONValue.string) ?? .null,
             "started_at": run.startedAt.map(JSONValue.string) ?? .null, "completed_at": run.completedAt.map(JSONValue.string) ?? .null,
             "output": .object(["title": run.title.map(JSONValue.string) ?? .null, "summary": run.summary.map(JSONValue.string) ?? .null]),
+            "actions": .array(run.actions.map { .object(["identifier": .string($0)]) }),
         ])
     }
 
@@ -372,6 +375,7 @@ final class FakeGitHub: Sendable {
         if let v = body["completed_at"]?.stringValue { run.completedAt = v }
         if let v = body["output"]?["title"]?.stringValue { run.title = v }
         if let v = body["output"]?["summary"]?.stringValue { run.summary = v }
+        if case .array(let actions)? = body["actions"] { run.actions = actions.compactMap { $0["identifier"]?.stringValue } }
         run.bodies.append(body)
     }
 

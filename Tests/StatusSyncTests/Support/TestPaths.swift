@@ -17,6 +17,14 @@ enum TestPaths {
         try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "github-check-runs.json"))
     }
 
+    static func argoServerResubmitSpec() throws -> Data {
+        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "argo-server-resubmit.json"))
+    }
+
+    static func githubWebhookSpec() throws -> Data {
+        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "github-webhook-check-run.json"))
+    }
+
     /// The `statussync` binary built next to the test bundle (the test target depends on it).
     static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["STATUSSYNC_BINARY"] { return URL(fileURLWithPath: override) }
