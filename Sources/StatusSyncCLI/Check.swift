@@ -62,6 +62,27 @@ struct Check: AsyncParsableCommand {
             }
         }
         try? await http.shutdown()
+        for provider in config.providers {
+            guard let path = provider.webhookSecretFile else { continue }
+            do {
+                _ = try SecretFile.read(path, what: "provider \(provider.name) webhookSecretFile")
+                report(true, "provider \(provider.name) webhookSecretFile \(path): readable (GitHub's webhooks at POST /api/v1/github/webhook)")
+            } catch {
+                report(false, error.message)
+            }
+        }
+        if let argo = config.argoServer {
+            if let path = argo.tokenFile {
+                do {
+                    _ = try SecretFile.read(path, what: "argoServer.tokenFile")
+                    report(true, "argoServer \(argo.baseURL): tokenFile \(path) readable")
+                } catch {
+                    report(false, error.message)
+                }
+            } else {
+                report(true, "argoServer \(argo.baseURL): no tokenFile (the Argo Server must run with --auth-mode=server)")
+            }
+        }
         checkDatabase(config, report: report)
         if failures > 0 {
             print("\(failures) check\(failures == 1 ? "" : "s") failed")

@@ -85,7 +85,10 @@ struct Serve: AsyncParsableCommand {
         if providers.isEmpty {
             logger.warning("no provider configured: calls will be answered with a Failed node until one is (set GITHUB_TOKEN or providers: in the config)")
         }
-        let resubmitter = config.argoServer.map { ArgoServerClient($0, http: http) }
+        // Its own client: the Argo Server may need insecureSkipVerify, which no git host gets.
+        let argoHTTP = config.argoServer.map { ProviderHTTPClient(timeout: config.delivery.timeout.duration, connectionsPerHost: 2,
+                                                                  verifyCertificates: !$0.insecureSkipVerify) }
+        let resubmitter = config.argoServer.flatMap { c in argoHTTP.map { ArgoServerClient(c, http: $0) } }
         let delivery = DeliveryService(store: store, providers: providers, settings: config.delivery,
                                        shutdownGrace: config.shutdownGrace, logger: logger,
                                        resubmitter: resubmitter, reruns: store)
@@ -119,8 +122,14 @@ struct Serve: AsyncParsableCommand {
         }
         let services = serveServices(deps, app: app, background: background)
         // Past shutdownGrace plus a margin, stop waiting and cancel what is left.
-        try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
-                                                 http: http, logger: logger)
+        do {
+            try await ServiceGroup.runUntilSignalled(services, maximumGracefulShutdown: .milliseconds(config.shutdownGrace.milliseconds + 5000),
+                                                     http: http, logger: logger)
+        } catch {
+            try? await argoHTTP?.shutdown()
+            throw error
+        }
+        try? await argoHTTP?.shutdown()
         logger.notice("stopped")
     }
 

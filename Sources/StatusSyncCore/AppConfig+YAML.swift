@@ -104,7 +104,7 @@ extension AppConfig {
     }
 
     private static func parseArgoServer(_ map: YAMLMap) throws(ConfigError) -> ArgoServerConfig {
-        try map.rejectUnknown(["baseURL", "tokenFile"])
+        try map.rejectUnknown(["baseURL", "tokenFile", "insecureSkipVerify"])
         guard var base = try map.string("baseURL"), !base.isEmpty else {
             throw map.error("baseURL", "is missing; give the Argo Server's address, e.g. https://argo-server.argo:2746")
         }
@@ -114,7 +114,11 @@ extension AppConfig {
         while base.hasSuffix("/") { base.removeLast() }
         let tokenFile = try map.string("tokenFile")
         if let tokenFile, tokenFile.isEmpty { throw map.error("tokenFile", "is empty; give the path of a file holding an Argo Server token, or leave tokenFile out when the server runs with --auth-mode=server") }
-        return ArgoServerConfig(baseURL: base, tokenFile: tokenFile)
+        let insecure = try map.bool("insecureSkipVerify") ?? false
+        if insecure, base.lowercased().hasPrefix("http://") {
+            throw map.error("insecureSkipVerify", "is for an https baseURL (a self-signed certificate); \(base) is plain http: remove insecureSkipVerify")
+        }
+        return ArgoServerConfig(baseURL: base, tokenFile: tokenFile, insecureSkipVerify: insecure)
     }
 
     private static func parseUI(_ map: YAMLMap) throws(ConfigError) -> UISettings {

@@ -223,10 +223,13 @@ public struct ArgoServerConfig: Sendable, Hashable {
     /// A file holding a token the Argo Server accepts (`Bearer ` in front or not). None when the
     /// server runs with `--auth-mode=server`.
     public var tokenFile: String?
+    /// Accept any TLS certificate: the Argo Server's default is a self-signed one, made at start.
+    public var insecureSkipVerify: Bool = false
 
-    public init(baseURL: String, tokenFile: String?) {
+    public init(baseURL: String, tokenFile: String?, insecureSkipVerify: Bool = false) {
         self.baseURL = baseURL
         self.tokenFile = tokenFile
+        self.insecureSkipVerify = insecureSkipVerify
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import StatusSyncCore
 
 /// The HTTP client every provider shares: explicit timeouts, redirects never followed (a token is
@@ -29,7 +30,9 @@ public final class ProviderHTTPClient: Sendable {
     /// - Parameters:
     ///   - timeout: the whole call (connect, request, response).
     ///   - connectionsPerHost: kept-alive connections per host (the delivery concurrency).
-    public init(timeout: Duration, connectionsPerHost: Int = 8) {
+    ///   - verifyCertificates: false accepts any TLS certificate (the Argo Server's self-signed
+    ///     one inside a cluster, `argoServer.insecureSkipVerify`); never for a git host.
+    public init(timeout: Duration, connectionsPerHost: Int = 8, verifyCertificates: Bool = true) {
         self.timeout = timeout
         let seconds = max(1, Int64(timeout.components.seconds))
         var configuration = HTTPClient.Configuration(
@@ -42,6 +45,11 @@ public final class ProviderHTTPClient: Sendable {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connectionsPerHost)
         configuration.decompression = .enabled(limit: .size(4 * 1024 * 1024))
         configuration.httpVersion = .http1Only
+        if !verifyCertificates {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            configuration.tlsConfiguration = tls
+        }
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -55,9 +63,15 @@ public final class ProviderHTTPClient: Sendable {
         let ms = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         do {
             let response = try await client.execute(request, timeout: .milliseconds(ms))
-            var buffer = try await response.body.collect(upTo: Self.maxBodyBytes)
-            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            return .success(Response(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(bytes)))
+            // Past maxBodyBytes the rest is not read: the answer's status decides, and a call that
+            // was carried out is not retried because its echo was large.
+            var body = Data()
+            for try await var chunk in response.body {
+                let take = min(chunk.readableBytes, Self.maxBodyBytes - body.count)
+                body.append(contentsOf: chunk.readBytes(length: take) ?? [])
+                if body.count >= Self.maxBodyBytes { break }
+            }
+            return .success(Response(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: body))
         } catch let error as HTTPClientError {
             return .failure(.transport(Self.describe(error)))
         } catch {

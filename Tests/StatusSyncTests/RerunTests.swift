@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncDelivery
@@ -50,6 +51,45 @@ enum WebhookPayloads {
 @Suite("Re-run: the action button, the signed webhook and the resubmit (docs/design.md#re-run)")
 struct RerunTests {
     static let argoToken = "argo-token-0123"
+
+    @Test("Config: argoServer {baseURL, tokenFile, insecureSkipVerify} and webhookSecretFile on a github App provider; mistakes are named with the fix")
+    func config() throws {
+        func parse(_ yaml: String) throws -> AppConfig { try AppConfig.parse(yaml: yaml, source: "c.yaml", catalog: ProviderRegistry.catalog) }
+        func error(_ yaml: String) -> String {
+            do { _ = try parse(yaml); return "" } catch { return (error as? ConfigError)?.message ?? "\(error)" }
+        }
+        let app = "app: {appID: '1', installationID: '2', privateKeyFile: /k}"
+        let ok = try parse("""
+            argoServer: {baseURL: https://argo-server.argo:2746/, tokenFile: /t, insecureSkipVerify: true}
+            providers:
+              - {kind: github, checks: true, webhookSecretFile: /w, \(app)}
+            """)
+        #expect(ok.argoServer == ArgoServerConfig(baseURL: "https://argo-server.argo:2746", tokenFile: "/t", insecureSkipVerify: true))
+        #expect(ok.providers[0].webhookSecretFile == "/w")
+        #expect(try parse("argoServer: {baseURL: http://argo-server:2746}").argoServer?.tokenFile == nil)
+        #expect(error("argoServer: {tokenFile: /t}").contains("argoServer.baseURL is missing"))
+        #expect(error("argoServer: {baseURL: argo-server:2746}").contains("http(s) address of the Argo Server"))
+        #expect(error("argoServer: {baseURL: http://a:1, insecureSkipVerify: true}").contains("plain http"))
+        #expect(error("argoServer: {baseURL: http://a:1, token: x}").contains("unknown key argoServer.token"))
+        #expect(error("providers:\n  - {kind: github, tokenFile: /t, webhookSecretFile: /w}").contains("webhookSecretFile needs app:"))
+        #expect(error("providers:\n  - {kind: gitlab, tokenFile: /t, webhookSecretFile: /w}").contains("only for kind github"))
+    }
+
+    @Test("A large answer (a resubmitted workflow can be hundreds of KiB) is read up to 256 KiB and still counts: a call that was carried out is not retried for its size")
+    func largeAnswer() async throws {
+        let big = String(repeating: "x", count: 600 * 1024)
+        try await FakeServer.run(install: { router in
+            router.put("/big") { _, _ in FakeServer.json(.ok, "{\"metadata\":{\"name\":\"wf-2\"},\"pad\":\"\(big)\"}") }
+        }, started: { port in Self.bigPort.withLock { $0 = port } }) {
+            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let result = await http.send(method: .PUT, url: "http://127.0.0.1:\(Self.bigPort.withLock { $0 })/big", headers: [], body: nil)
+            try await http.shutdown()
+            guard case .success(let response) = result else { Issue.record("\(result)"); return }
+            #expect(response.status == 200)
+            #expect(response.body.count == ProviderHTTPClient.maxBodyBytes)
+        }
+    }
+    static let bigPort = Mutex(0)
 
     @Test("X-Hub-Signature-256: GitHub's test vector verifies; another body, secret, prefix or a missing header does not")
     func signature() {
