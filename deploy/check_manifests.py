@@ -11,14 +11,16 @@
    - Strategic-merge patches (*-patch.yaml) are merged onto a minimal object first.
    - kustomization.yaml: every listed resource exists and every manifest next to it is listed
      (or is a *.example.yaml); `kubectl kustomize` renders it (kubectl is required) and what it
-     renders is validated too, in the kustomization's namespace or, without one, in none.
+     renders is validated too, in the kustomization's namespace or, without one, in none
+     (cluster-scoped kinds such as ClusterRole have none).
 2. statussync: the embedded configurations use only known keys (docs/design.md#configuration); file
    paths in the central config are mounted by the Deployment; the relay's --upstream names the
    Service in the kustomization's namespace without a cluster domain, and its tenant Secret is
    optional; terminationGracePeriodSeconds > shutdownGrace; the sidecars run as UID 8737 without
    privilege escalation, with seccomp RuntimeDefault, on a port below 10000 other than 3001;
    Secrets in deploy/ are placeholder examples only (or service-account token Secrets, which
-   Kubernetes fills in).
+   Kubernetes fills in); an Ingress exposes only the GitHub webhook path (pathType Exact), and
+   the NetworkPolicies admit only Argo agent pods, or (the webhook's) namespaces named by label.
 3. Workflow namespaces (deploy/argo/namespace): every ServiceAccount has its
    `<name>.service-account-token` Secret, the agent and executor rules are granted to it, and
    the example workflows run as it.
@@ -269,6 +271,13 @@ def check_plugin_bodies(obj, where):
 # --------------------------------------------------------------------------- main walk
 
 
+# Kinds without a namespace: the kustomization's namespace does not apply to them.
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "CustomResourceDefinition"}
+# The one path GitHub reaches from outside (deploy/kubernetes-checks), and its NetworkPolicy.
+WEBHOOK_PATH = "/api/v1/github/webhook"
+WEBHOOK_POLICY = "statussync-github-webhook"
+
+
 def yaml_files():
     files = []
     for path in sorted(glob.glob(os.path.join(DEPLOY, "**", "*.y*ml"), recursive=True)):
@@ -403,7 +412,7 @@ def check_central(objects, kustomizations, sidecar_args, versions):
                 rendered_by_dir[directory] = rendered
                 for obj in rendered:
                     schema_validate(obj, path, versions, f"rendered {obj['kind']}/{obj['metadata']['name']}")
-                    if obj["metadata"].get("namespace") != kz_namespace:
+                    if obj["kind"] not in CLUSTER_SCOPED and obj["metadata"].get("namespace") != kz_namespace:
                         error(path, f"rendered {obj['kind']}/{obj['metadata']['name']} is in namespace "
                                     f"{obj['metadata'].get('namespace')}, expected {kz_namespace or 'none (set with kubectl -n)'}")
                 notes.append(f"{rel(path)}: kubectl kustomize rendered {len(rendered)} objects, validated")
@@ -481,10 +490,20 @@ def check_central(objects, kustomizations, sidecar_args, versions):
     for path, netpol in by_kind.get("NetworkPolicy", []):
         peers = [peer for rule in netpol["spec"].get("ingress") or [] for peer in rule.get("from") or []]
         ports = [p.get("port") for rule in netpol["spec"].get("ingress") or [] for p in rule.get("ports") or []]
+        if netpol["metadata"]["name"] == WEBHOOK_POLICY:
+            # The ingress controller's namespace, for the one path the webhook Ingress exposes.
+            named = all((peer.get("namespaceSelector") or {}).get("matchLabels") for peer in peers)
+            if not peers or not named or ports != [int(port)]:
+                error(path, f"the webhook policy must admit only namespaces named by label (the ingress controller's) on port {port}")
+            continue
         agent = all((peer.get("podSelector") or {}).get("matchLabels", {}).get("workflows.argoproj.io/component") == "agent"
                     and "namespaceSelector" in peer for peer in peers)
         if not peers or not agent or ports != [int(port)]:
             error(path, f"ingress must admit only Argo agent pods (any namespace) on port {port}")
+    for path, ingress in by_kind.get("Ingress", []):
+        paths = [p for rule in ingress["spec"].get("rules") or [] for p in (rule.get("http") or {}).get("paths") or []]
+        if not paths or any(p.get("path") != WEBHOOK_PATH or p.get("pathType") != "Exact" for p in paths):
+            error(path, f"an Ingress may expose only {WEBHOOK_PATH} (pathType Exact): the plugin endpoint stays inside the cluster")
 
 
 AGENT_RULES = {("workflowtasksets", "list"), ("workflowtasksets", "watch"), ("workflowtasksets/status", "patch")}

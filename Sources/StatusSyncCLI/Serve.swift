@@ -16,7 +16,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the Argo executor plugin server and the background delivery loop.",
         discussion: """
-            Listens for POST /api/v1/template.execute (plus /healthz, /readyz, /metrics), records every \
+            Listens for POST /api/v1/template.execute (plus /healthz, /readyz, /metrics, and GitHub App \
+            webhooks at POST /api/v1/github/webhook for the Re-run button of check runs), records every \
             call and status update in SQLite (WAL, synchronous=FULL) before replying, and delivers the \
             updates to the configured providers with retries. Migrations are applied at start. \
             SIGTERM/SIGINT stop gracefully: new calls get 503, in-flight provider calls get shutdownGrace.

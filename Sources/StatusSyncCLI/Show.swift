@@ -5,7 +5,7 @@ import StatusSyncStore
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show one update: what was asked, by which calls, and every delivery attempt.",
+        abstract: "Show one update: what was asked, by which calls, every delivery attempt and, for a check run, its re-runs.",
         discussion: "The ID is the update-id output of the plugin node, or the ID column of history. Safe while serve runs."
     )
 

@@ -165,6 +165,12 @@ struct DashboardController: Sendable {
                 ["at": a.at, "ago": RelativeTime.text(a.at, now: now), "operation": a.operation, "durationMs": a.durationMs,
                  "httpStatus": a.httpStatus.map(String.init) ?? "no response", "errorClass": a.errorClass, "error": a.error ?? ""]
             },
+            "isCheck": u.report == .check ? true : nil,
+            "reruns": detail.reruns.map { r -> [String: Any] in
+                ["id": r.id, "requestedAt": r.requestedAt, "requestedAgo": RelativeTime.text(r.requestedAt, now: now), "action": r.action,
+                 "sender": r.sender ?? "-", "workflow": r.workflow, "status": r.status, "tries": r.tries.count,
+                 "outcome": r.newWorkflow.map { "resubmitted as \($0)" } ?? r.lastError ?? ""]
+            },
         ]
         return pages.render("update", page("Update \(id)", model))
     }

@@ -172,4 +172,32 @@ struct DashboardTests {
         ui.listen = ListenAddress(parsing: "127.0.0.1:3002")
         try Dashboard.checkExposure(ui)
     }
+
+    @Test("A check update's page lists the re-runs requested from its run, with their outcome; a sender's name stays text")
+    func reruns() async throws {
+        let h = try await Self.harness(updates: 0)
+        let call = CallFactory.call(CallFactory.status("Failed", context: "ci/check"), workflow: CheckRunTests.workflowA, rules: CheckRunTests.rules)
+        let update = try #require(try await h.store.accept(call).updateID)
+        try await h.store.database.writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO check_runs (id, created_at, provider, repo, sha, context, workflow_uid, workflow_namespace, workflow_name, check_run_id, updated_at)
+                VALUES (7, 0, 'github', 'my-org/app', ?, 'ci/check', 'uid-a', 'ci', 'build-a', 4000, 0)
+                """, arguments: [CallFactory.sha])
+        }
+        let request = RerunRequest(deliveryID: "d-1", provider: "github", recordID: 7, checkRunID: 4000, repo: "my-org/app",
+                                   action: "requested_action", sender: Self.hostile)
+        #expect(try await h.store.recordRerun(request, failure: nil) != .unknownRun)
+        let job = try #require(try await h.store.claimDueReruns(limit: 1).jobs.first)
+        try await h.store.finishRerun(job, attempt: AttemptRecord(at: Date(), duration: .milliseconds(12), operation: .resubmit, httpStatus: 200, errorClass: "ok", error: nil),
+                                      decision: .delivered, newWorkflow: "build-a-00001")
+        try await h.app.test(.router) { client in
+            let (status, _, page) = try await Self.get(client, "/updates/\(update)")
+            #expect(status == .ok)
+            #expect(page.contains("<dt>Reported as</dt><dd>check run"), "\(page)")
+            #expect(page.contains("<h2>Re-runs</h2>"))
+            #expect(page.contains("<td>requested_action</td><td>&lt;script&gt;alert(1)&lt;/script&gt;"), "\(page)")
+            #expect(page.contains("status-delivered") && page.contains("resubmitted as build-a-00001"))
+            #expect(!page.contains("<script"))
+        }
+    }
 }

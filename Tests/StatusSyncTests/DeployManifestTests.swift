@@ -62,4 +62,23 @@ struct DeployManifestTests {
         let central = try AppConfig.parse(yaml: text, source: "kubernetes/configmap.yaml", catalog: ProviderRegistry.catalog)
         #expect(!central.listen.isLoopback && !central.tenants.isEmpty, "the central service listens outside loopback only with tenants")
     }
+
+    @Test("The check-runs overlay's config reports check runs from a GitHub App with its webhook secret and resubmits through the Argo Server, with every file it names mounted")
+    func checksOverlayConfig() throws {
+        let kustomization = try #require(try Self.yaml(Self.deploy.appending(path: "kubernetes-checks/kustomization.yaml")) as? [String: Any])
+        let patches = try #require(kustomization["patches"] as? [[String: Any]])
+        let texts = patches.compactMap { $0["patch"] as? String }
+        let configMap = try #require(texts.compactMap { try? Yams.load(yaml: $0) as? [String: Any] }.first { $0["kind"] as? String == "ConfigMap" })
+        let text = try #require((configMap["data"] as? [String: Any])?["config.yaml"] as? String)
+        let config = try AppConfig.parse(yaml: text, source: "kubernetes-checks/kustomization.yaml", catalog: ProviderRegistry.catalog)
+        let github = try #require(config.providers.first)
+        #expect(github.checks && github.hasApp && github.webhookSecretFile != nil)
+        let argo = try #require(config.argoServer)
+        #expect(argo.tokenFile == "/etc/statussync/argo/token")
+        // The base mounts /etc/statussync/github (app.pem, webhook-secret); the overlay the Argo token.
+        let deployment = try #require(texts.first { $0.contains("kind: Deployment") })
+        #expect(deployment.contains("mountPath: /etc/statussync/argo"))
+        #expect(github.webhookSecretFile?.hasPrefix("/etc/statussync/github/") == true)
+        #expect(!config.listen.isLoopback && !config.tenants.isEmpty)
+    }
 }
