@@ -39,6 +39,16 @@ struct CheckRunEndToEndTests {
         return path
     }
 
+    /// A fake GitHub that knows a GitHub App (its key in `app.dir`), and a directory for the run.
+    static func withGitHubApp(_ body: @Sendable (FakeGitHub, GitHubAppTests.App, TempDirectory) async throws -> Void) async throws {
+        let app = try GitHubAppTests.app()
+        let dir = try TempDirectory()
+        try await FakeGitHub.run { fake in
+            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+            try await body(fake, app, dir)
+        }
+    }
+
     static func call(_ serve: ServeProcess, _ state: String, workflow: WorkflowRef = CallFactory.workflow, extra: [String: String] = [:]) async throws -> Int64 {
         let (code, reply) = try await HTTP.post("\(serve.baseURL)/api/v1/template.execute",
                                                 CallFactory.argsJSON(CallFactory.status(state, extra: extra), workflow: workflow, template: "report-\(state)"),
@@ -59,10 +69,7 @@ struct CheckRunEndToEndTests {
 
     @Test("pending → running → success is one create and two PATCHes (3 calls); sent in a burst, superseded updates make fewer; every page GitHub takes")
     func callsPerWorkflow() async throws {
-        let app = try GitHubAppTests.app()
-        let dir = try TempDirectory()
-        try await FakeGitHub.run { fake in
-            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+        try await Self.withGitHubApp { fake, app, dir in
             let port = try ServeProcess.freePort()
             let serve = try await ServeProcess.start(config: try Self.writeConfig(dir, port: port, fake: fake, app: app), port: port, dir: dir)
             defer { kill(serve.process.processIdentifier, SIGTERM) }
@@ -96,15 +103,11 @@ struct CheckRunEndToEndTests {
             #expect(fake.checkRuns.first { $0.sha == shaB }?.conclusion == "success")
             #expect(fake.schemaViolations.isEmpty && fake.statuses.isEmpty)
         }
-        _ = app.dir
     }
 
     @Test("SIGKILL after a create reached GitHub and before its answer was recorded: after restart the run is found by external_id and adopted; exactly one run, completed")
     func killBetweenCreateAndRecord() async throws {
-        let app = try GitHubAppTests.app()
-        let dir = try TempDirectory()
-        try await FakeGitHub.run { fake in
-            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+        try await Self.withGitHubApp { fake, app, dir in
             // The run is made at once; its answer comes late, after the kill.
             fake.enqueueCheckCreate(.slow(.seconds(4)))
             let port = try ServeProcess.freePort()
@@ -132,17 +135,13 @@ struct CheckRunEndToEndTests {
             #expect(operations == ["recovery", "check-list", "check-update"], "\(operations)")
             #expect(attempts.first?["errorClass"] == .string("interrupted"))
         }
-        _ = app.dir
     }
 
     @Test("serve takes GitHub's webhook without the agent token: a wrong or missing signature is 401 with nothing recorded; ping and other events 200; Re-run is 202 and resubmitted once, a redelivery adds nothing; show and /metrics say so")
     func webhookAndResubmit() async throws {
-        let app = try GitHubAppTests.app()
-        let dir = try TempDirectory()
         try await FakeArgoServer.run { argo in
             argo.addWorkflow(namespace: CallFactory.workflow.namespace, name: CallFactory.workflow.name)
-            try await FakeGitHub.run { fake in
-                fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+            try await Self.withGitHubApp { fake, app, dir in
                 let port = try ServeProcess.freePort()
                 let serve = try await ServeProcess.start(config: try Self.writeConfig(dir, port: port, fake: fake, app: app, argo: argo), port: port, dir: dir)
                 defer { kill(serve.process.processIdentifier, SIGTERM) }
@@ -205,6 +204,5 @@ struct CheckRunEndToEndTests {
                 #expect(metrics.contains("statussync_check_run_calls_total{provider=\"github\",operation=\"check-create\",class=\"ok\"} 1"))
             }
         }
-        _ = app.dir
     }
 }

@@ -417,34 +417,12 @@ struct CheckRunTests {
 
     @Test("serve with checks: true on a GitHub App provider: the plugin calls become one check run; history and show --json say report check with its checkRunId")
     func throughServe() async throws {
-        let app = try GitHubAppTests.app()
-        let dir = try TempDirectory()
-        try await FakeGitHub.run { fake in
-            fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
+        try await CheckRunEndToEndTests.withGitHubApp { fake, app, dir in
             let port = try ServeProcess.freePort()
-            let yaml = """
-                listen: 127.0.0.1:\(port)
-                database: \(dir.path("statussync.sqlite"))
-                argoBaseURL: https://argo.example.com
-                providers:
-                  - name: github
-                    kind: github
-                    baseURL: \(fake.baseURL)
-                    checks: true
-                    app: {appID: "12345", installationID: "678", privateKeyFile: \(app.dir.path("app.pem"))}
-                delivery: {maxAttempts: 50, maxAge: 1h, backoffBase: 50ms, backoffCap: 500ms, timeout: 5s}
-                """
-            let config = dir.path("statussync.yaml")
-            try yaml.write(toFile: config, atomically: true, encoding: .utf8)
-            let serve = try await ServeProcess.start(config: config, port: port, dir: dir)
+            let serve = try await ServeProcess.start(config: try CheckRunEndToEndTests.writeConfig(dir, port: port, fake: fake, app: app), port: port, dir: dir)
             defer { kill(serve.process.processIdentifier, SIGTERM) }
             var ids: [Int64] = []
-            for state in ["Running", "Succeeded"] {
-                let (code, reply) = try await HTTP.post("\(serve.baseURL)/api/v1/template.execute",
-                                                        CallFactory.argsJSON(CallFactory.status(state), template: "report-\(state)"))
-                #expect(code == 200, "\(reply)")
-                ids.append(try #require(EndToEndTests.updateID(reply), "\(reply)"))
-            }
+            for state in ["Running", "Succeeded"] { ids.append(try await CheckRunEndToEndTests.call(serve, state)) }
             #expect(try await eventually { fake.checkRuns.first?.conclusion == "success" }, "\(serve.log)")
             #expect(fake.checkRuns.count == 1 && fake.statuses.isEmpty && fake.schemaViolations.isEmpty)
             let runID = try #require(fake.checkRuns.first?.id)
@@ -463,6 +441,5 @@ struct CheckRunTests {
             guard case .array(let rows) = try JSONValue.parse(Data(history.out.utf8)) else { Issue.record("history --json: \(history.out)"); return }
             #expect(rows.allSatisfy { $0["report"] == .string("check") })
         }
-        _ = app.dir
     }
 }
