@@ -31,18 +31,7 @@ struct CheckRunTests {
         logger.logLevel = .critical
         let service = DeliveryService(store: store, providers: [provider], settings: settings, shutdownGrace: .seconds(5), logger: logger, idlePoll: .milliseconds(200),
                                       resubmitter: argoServer.map { ArgoServerClient($0, http: http) }, reruns: store)
-        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body(service, provider)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await ServiceGroup.running([service], logger: logger) { try await body(service, provider) }
         try await http.shutdown()
         _ = app.dir
     }

@@ -57,15 +57,11 @@ struct CheckpointTests {
         var logger = Logger(label: "checkpoint")
         logger.logLevel = .critical
         let service = CheckpointService(checkpointer: try WALCheckpointer(path: path), interval: .milliseconds(20), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await ServiceGroup.running([service], logger: logger) {
             let before = Self.fileSize(path)
             try await Self.write(database, rows: 300)
             // The writer never checkpoints here (threshold 100,000 pages): only the service copies pages.
             #expect(try await eventually { Self.fileSize(path) > before + 250_000 })
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 

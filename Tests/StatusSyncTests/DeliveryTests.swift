@@ -28,18 +28,7 @@ struct DeliveryTests {
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .critical
         let service = DeliveryService(store: store, providers: [provider], settings: settings, shutdownGrace: .seconds(5), logger: logger, idlePoll: idlePoll)
-        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                try await body(service)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        try await ServiceGroup.running([service], logger: logger) { try await body(service) }
         try await http.shutdown()
     }
 
@@ -223,16 +212,12 @@ struct DeliveryTests {
             var logger = Logger(label: "capture", factory: { _ in logs })
             logger.logLevel = .trace
             let service = DeliveryService(store: store, providers: [provider], settings: Self.settings(), logger: logger, idlePoll: .milliseconds(50))
-            let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await ServiceGroup.running([service], logger: logger) {
                 let r = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
                 #expect(try await eventually { try await Self.status(store, r.updateID) == .failed })
                 let detail = try #require(try await store.detail(id: r.updateID!))
                 #expect(detail.update.delivery.lastError == "bad token [redacted] for this repo")
                 #expect(detail.attempts.allSatisfy { $0.error?.contains(fake.token) != true })
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await http.shutdown()
             let text = logs.entries.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")

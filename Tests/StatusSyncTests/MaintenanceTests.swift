@@ -100,12 +100,9 @@ struct RetentionServiceTests {
         var logger = Logger(label: "retention")
         logger.logLevel = .critical
         let service = RetentionService(store: store, retention: .seconds(86_400), interval: .milliseconds(50), firstRunAfter: .milliseconds(10), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            #expect(try await eventually { try await store.detail(id: old.updateID!) == nil })
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+        try await ServiceGroup.running([service], logger: logger) {
+            let pruned = try await eventually { try await store.detail(id: old.updateID!) == nil }
+            #expect(pruned)
         }
         #expect(try await store.detail(id: waiting.updateID!) != nil, "queued updates survive retention")
     }

@@ -27,9 +27,7 @@ struct StrandedDeliveryTests {
             let provider = GitHubProvider(name: "github", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             let service = DeliveryService(store: store, providers: [provider], settings: DeliveryTests.settings(), shutdownGrace: .seconds(5),
                                           logger: logger, idlePoll: .seconds(60))
-            let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await ServiceGroup.running([service], logger: logger) {
                 let first = try await store.accept(CallFactory.call(CallFactory.status("Succeeded")))
                 service.wake()
                 #expect(try await eventually { fake.requests.count == 1 })
@@ -43,8 +41,6 @@ struct StrandedDeliveryTests {
                 #expect(try await eventually { try await DeliveryTests.status(store, first.updateID) == .delivered })
                 #expect(try await eventually { try await DeliveryTests.status(store, second.updateID) == .delivered })
                 #expect(fake.statuses.map(\.state) == ["success", "failure"])
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
             try await http.shutdown()
         }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Check runs at light load: provider calls per workflow, and how soon the final update lands.
 
-    python3 bench/checks/run.py [--workflows 200] [--burst 50] [--binary PATH]
+    python3 bench/checks/run.py [--workflows 200] [--burst 50] [--binary PATH] [--pacing BURST,PER_MINUTE]
 
 The binary is --binary, else $STATUSSYNC_BINARY, else /tmp/statussync-bench. Only 127.0.0.1 is
 contacted: the script generates a GitHub App key (openssl genrsa 2048), starts the fake GitHub of
 fake_github_checks.py in this process, and starts `statussync serve` with `checks: true` and that
-App (GitHub's default pacing, as the config sets none). Then:
+App. The config sets no `pacing:`, so GitHub's default applies (burst 20, 80 per minute): after the
+first 20 calls each delivery waits ~750 ms for a token, which the latency then mostly measures;
+`--pacing 1000,60000` shows statussync's own latency. Then:
 
   sequential  N workflows, one at a time, each with its own uid and 40-hex sha: pending, running,
               success through POST /api/v1/template.execute, each call sent once the previous
@@ -206,7 +208,13 @@ def main():
     ap.add_argument("--workflows", type=int, default=200, help="sequential workflows (default 200)")
     ap.add_argument("--burst", type=int, default=50, help="burst workflows (default 50)")
     ap.add_argument("--binary", default=os.environ.get("STATUSSYNC_BINARY", "/tmp/statussync-bench"))
+    ap.add_argument("--pacing", metavar="BURST,PER_MINUTE",
+                    help="write `pacing: {burst, perMinute}` into the config (default: none, i.e. GitHub's 20, 80)")
     a = ap.parse_args()
+    pacing = ""
+    if a.pacing:
+        burst, per_minute = a.pacing.split(",")
+        pacing = f"    pacing: {{burst: {int(burst)}, perMinute: {float(per_minute):g}}}\n"
     binary = os.path.abspath(a.binary)
     if not os.access(binary, os.X_OK):
         sys.exit(f"error: {binary} is not an executable statussync binary (set STATUSSYNC_BINARY or --binary)")
@@ -230,7 +238,7 @@ providers:
     baseURL: http://127.0.0.1:{fake.server_address[1]}
     checks: true
     app: {{appID: "12345", installationID: "678", privateKeyFile: {key}}}
-""")
+{pacing}""")
         with open(serve_log, "w") as log:
             serve = subprocess.Popen([binary, "serve", "--config", config], stdout=log, stderr=log)
         wait_healthy(port, serve)
@@ -291,9 +299,11 @@ providers:
             f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}",
             f"- Binary: `{binary}` ({version or 'version unknown'}){' — a debug build' if debug else ''}",
             f"- Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), kernel {kernel}, Python {platform.python_version()}",
-            f"- Command: `python3 bench/checks/run.py --workflows {a.workflows} --burst {a.burst}`",
-            "- Config: one `github` provider with `checks: true` and a GitHub App, no `pacing:` (so GitHub's default, "
-            "burst 20, 80 per minute); fake GitHub on 127.0.0.1 in the runner's process.",
+            f"- Command: `python3 bench/checks/run.py --workflows {a.workflows} --burst {a.burst}"
+            f"{' --pacing ' + a.pacing if a.pacing else ''}`",
+            "- Config: one `github` provider with `checks: true` and a GitHub App, "
+            + (f"`{pacing.strip()}`" if pacing else "no `pacing:` (so GitHub's default, burst 20, 80 per minute)")
+            + "; fake GitHub on 127.0.0.1 in the runner's process.",
             "",
             "## Provider calls per workflow (pending → running → success), min / mean / max",
             "",
