@@ -22,6 +22,15 @@ struct Check: AsyncParsableCommand {
             }
             print("\(ok ? "ok  " : "FAIL")  \(text.escapingControlCharacters)")
         }
+        /// A secret file that must be readable and not empty.
+        func readable(_ path: String, what: String, ok: String) {
+            do {
+                _ = try SecretFile.read(path, what: what)
+                report(true, ok)
+            } catch {
+                report(false, error.message)
+            }
+        }
 
         let config: AppConfig
         do {
@@ -35,12 +44,7 @@ struct Check: AsyncParsableCommand {
             report(false, "listen \(config.listen): not loopback, so agentTokenFile (or tenants) is required")
         }
         if let path = config.agentTokenFile {
-            do {
-                _ = try SecretFile.read(path, what: "agentTokenFile")
-                report(true, "agentTokenFile \(path): readable")
-            } catch {
-                report(false, error.message)
-            }
+            readable(path, what: "agentTokenFile", ok: "agentTokenFile \(path): readable")
         }
         if config.providers.isEmpty {
             report(false, "providers: none configured; add one under providers: (or set GITHUB_TOKEN)")
@@ -64,21 +68,12 @@ struct Check: AsyncParsableCommand {
         try? await http.shutdown()
         for provider in config.providers {
             guard let path = provider.webhookSecretFile else { continue }
-            do {
-                _ = try SecretFile.read(path, what: "provider \(provider.name) webhookSecretFile")
-                report(true, "provider \(provider.name) webhookSecretFile \(path): readable (GitHub's webhooks at POST /api/v1/github/webhook)")
-            } catch {
-                report(false, error.message)
-            }
+            readable(path, what: "provider \(provider.name) webhookSecretFile",
+                     ok: "provider \(provider.name) webhookSecretFile \(path): readable (GitHub's webhooks at POST /api/v1/github/webhook)")
         }
         if let argo = config.argoServer {
             if let path = argo.tokenFile {
-                do {
-                    _ = try SecretFile.read(path, what: "argoServer.tokenFile")
-                    report(true, "argoServer \(argo.baseURL): tokenFile \(path) readable")
-                } catch {
-                    report(false, error.message)
-                }
+                readable(path, what: "argoServer.tokenFile", ok: "argoServer \(argo.baseURL): tokenFile \(path) readable")
             } else {
                 report(true, "argoServer \(argo.baseURL): no tokenFile (the Argo Server must run with --auth-mode=server)")
             }

@@ -196,6 +196,10 @@ struct CheckRunEndToEndTests {
                 #expect(text.out.contains("re-runs (1):"), "\(text.out)")
                 #expect(text.out.contains("requested_action by codebytere  resubmit \(CallFactory.workflow.namespace)/\(CallFactory.workflow.name): delivered, resubmitted as \(CallFactory.workflow.name)-00001"), "\(text.out)")
 
+                let check = try await ServeProcess.cli(["check", "--config", dir.path("statussync.yaml")], in: dir)
+                #expect(check.out.contains("ok    provider github webhookSecretFile \(dir.path("webhook-secret")): readable"), "\(check.out)\n\(check.err)")
+                #expect(check.out.contains("ok    argoServer \(argo.baseURL): tokenFile \(dir.path("argo-token")) readable"), "\(check.out)")
+
                 let metrics = try await HTTP.getText("\(serve.baseURL)/metrics")
                 #expect(metrics.contains("statussync_github_webhooks_total{result=\"unauthorized\"} 3"), "\(metrics)")
                 #expect(metrics.contains("statussync_github_webhooks_total{result=\"recorded\"} 1"))

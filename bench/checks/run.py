@@ -41,6 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
+sys.dont_write_bytecode = True  # no __pycache__ in bench/checks
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_github_checks  # noqa: E402
 
