@@ -18,6 +18,8 @@ struct ProviderCall: Sendable {
     var resetHeader = "RateLimit-Reset"
     /// Other secrets to keep out of messages (GitHub App JWTs and installation tokens).
     var secrets: Secrets? = nil
+    /// What a 401 tells the operator to check.
+    var credentialHint = "check tokenFile/tokenEnv"
 
     typealias Classify = @Sendable (ProviderHTTPClient.Response, String?) -> (CallOutcome.Class, String?)?
 
@@ -61,7 +63,7 @@ struct ProviderCall: Sendable {
             let location = response.header("Location").map { " to \($0)" } ?? ""
             return (.permanent, "\(label) answered a redirect (HTTP \(status)\(location)); statussync never follows redirects: set baseURL to the address itself")
         }
-        if status == 401 { return (.permanent, "bad credentials: \(label) rejected the token (\(message ?? "401")); check tokenFile/tokenEnv") }
+        if status == 401 { return (.permanent, "bad credentials: \(label) rejected the token (\(message ?? "401")); \(credentialHint)") }
         return (.permanent, message ?? "HTTP \(status)")
     }
 

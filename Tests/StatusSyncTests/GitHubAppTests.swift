@@ -61,6 +61,13 @@ struct GitHubAppTests {
             let outcome = await p.postStatus(Self.status())
             #expect(outcome.errorClass == .ok, "refreshed after the 401: \(outcome)")
             #expect(fake.tokenRequests == before + 1)
+
+            // Refused again with a fresh token: failed, and the message points at the App, not at a token file.
+            fake.enqueue(.error(401, body: "{\"message\":\"Bad credentials\"}"), .error(401, body: "{\"message\":\"Bad credentials\"}"))
+            let refused = await p.postStatus(Self.status())
+            #expect(refused.errorClass == .permanent)
+            #expect(refused.message?.contains("check app: (appID, installationID) and that the App is still installed") == true, "\(refused.message ?? "")")
+            #expect(refused.message?.contains("tokenFile") == false)
         }
     }
 

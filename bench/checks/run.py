@@ -2,13 +2,15 @@
 """Check runs at light load: provider calls per workflow, and how soon the final update lands.
 
     python3 bench/checks/run.py [--workflows 200] [--burst 50] [--binary PATH] [--pacing BURST,PER_MINUTE]
+                                [--gap SECONDS] [--output FILE]
 
 The binary is --binary, else $STATUSSYNC_BINARY, else /tmp/statussync-bench. Only 127.0.0.1 is
 contacted: the script generates a GitHub App key (openssl genrsa 2048), starts the fake GitHub of
 fake_github_checks.py in this process, and starts `statussync serve` with `checks: true` and that
 App. The config sets no `pacing:`, so GitHub's default applies (burst 20, 80 per minute): after the
 first 20 calls each delivery waits ~750 ms for a token, which the latency then mostly measures;
-`--pacing 1000,60000` shows statussync's own latency. Then:
+`--pacing 1000,60000` shows statussync's own latency, and `--gap 2.5` (a pause before each
+workflow: 3 calls per 2.5 s stay within 80 a minute) light load at GitHub's pacing. Then:
 
   sequential  N workflows, one at a time, each with its own uid and 40-hex sha: pending, running,
               success through POST /api/v1/template.execute, each call sent once the previous
@@ -109,9 +111,10 @@ def new_sha():
     return os.urandom(20).hex()
 
 
-def run_sequential(plugin, fake, n, tag):
+def run_sequential(plugin, fake, n, tag, gap):
     shas, latencies = [], []
     for i in range(1, n + 1):
+        time.sleep(gap)
         sha, name, uid = new_sha(), f"ci-seq-{i}", f"uid-seq-{tag}-{i}"
         shas.append(sha)
         plugin.execute(name, uid, sha, "pending")
@@ -127,9 +130,10 @@ def run_sequential(plugin, fake, n, tag):
     return shas, latencies
 
 
-def run_burst(plugin, fake, m, tag):
+def run_burst(plugin, fake, m, tag, gap):
     shas = []
     for i in range(1, m + 1):
+        time.sleep(gap)
         sha, name, uid = new_sha(), f"ci-burst-{i}", f"uid-burst-{tag}-{i}"
         shas.append(sha)
         for state in ("pending", "running", "success"):
@@ -211,6 +215,8 @@ def main():
     ap.add_argument("--binary", default=os.environ.get("STATUSSYNC_BINARY", "/tmp/statussync-bench"))
     ap.add_argument("--pacing", metavar="BURST,PER_MINUTE",
                     help="write `pacing: {burst, perMinute}` into the config (default: none, i.e. GitHub's 20, 80)")
+    ap.add_argument("--gap", type=float, default=0.0, help="seconds to pause before each workflow (default 0)")
+    ap.add_argument("--output", default=os.path.join(HERE, "last-results.md"), help="where to write the results (default bench/checks/last-results.md)")
     a = ap.parse_args()
     pacing = ""
     if a.pacing:
@@ -249,11 +255,11 @@ providers:
 
         print(f"sequential: {a.workflows} workflows, one at a time", flush=True)
         t0 = time.time()
-        seq_shas, latencies = run_sequential(plugin, state, a.workflows, tag)
+        seq_shas, latencies = run_sequential(plugin, state, a.workflows, tag, a.gap)
         seq_seconds = time.time() - t0
         print(f"burst: {a.burst} workflows, three calls back to back", flush=True)
         t0 = time.time()
-        burst_shas = run_burst(plugin, state, a.burst, tag)
+        burst_shas = run_burst(plugin, state, a.burst, tag, a.gap)
         burst_seconds = time.time() - t0
         time.sleep(1.0)  # let any straggling call arrive before counting
         if serve.poll() is not None:
@@ -301,7 +307,7 @@ providers:
             f"- Binary: `{binary}` ({version or 'version unknown'}){' — a debug build' if debug else ''}",
             f"- Machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), kernel {kernel}, Python {platform.python_version()}",
             f"- Command: `python3 bench/checks/run.py --workflows {a.workflows} --burst {a.burst}"
-            f"{' --pacing ' + a.pacing if a.pacing else ''}`",
+            f"{' --pacing ' + a.pacing if a.pacing else ''}{f' --gap {a.gap:g}' if a.gap else ''}`",
             "- Config: one `github` provider with `checks: true` and a GitHub App, "
             + (f"`{pacing.strip()}`" if pacing else "no `pacing:` (so GitHub's default, burst 20, 80 per minute)")
             + "; fake GitHub on 127.0.0.1 in the runner's process.",
@@ -334,9 +340,9 @@ providers:
         text = "\n".join(md) + "\n"
         print()
         print(text)
-        with open(os.path.join(HERE, "last-results.md"), "w") as f:
+        with open(a.output, "w") as f:
             f.write(text)
-        print(f"written to {os.path.join(HERE, 'last-results.md')}")
+        print(f"written to {a.output}")
         if seq_good != a.workflows or burst_good != a.burst:
             raise BenchError("some commits did not end with exactly one completed/success check run (see the table)")
     except (BenchError, subprocess.CalledProcessError, OSError) as e:

@@ -55,7 +55,8 @@ public struct GitHubProvider: ProviderType {
         self.pacing = pacing
         let secrets = Secrets()
         self.call = ProviderCall(http: http, token: "", now: now, label: "GitHub", defaultRateLimitWait: Self.secondaryLimitWait,
-                                 remainingHeader: "x-ratelimit-remaining", resetHeader: "x-ratelimit-reset", secrets: secrets)
+                                 remainingHeader: "x-ratelimit-remaining", resetHeader: "x-ratelimit-reset", secrets: secrets,
+                                 credentialHint: "the installation token was refused even after a fresh one was minted; check app: (appID, installationID) and that the App is still installed")
         self.app = try GitHubAppTokens(credentials: credentials, baseURL: self.baseURL, http: http, secrets: secrets, now: now)
     }
 
