@@ -1,9 +1,7 @@
-#!/usr/bin/env python3
 """A local fake GitHub for bench/checks: GitHub App installation tokens and check runs.
 
-    fake_github_checks.py --port-file F --log L
-
-Listens on 127.0.0.1 at a free port (written to --port-file once listening). Answers
+bench/checks/run.py starts it on a thread of its own process (start(log_path)), on 127.0.0.1 at a
+free port. It answers
 
     POST  /app/installations/{id}/access_tokens          201 {"token", "expires_at"} (any Bearer JWT)
     POST  /repos/{o}/{r}/check-runs                      201 the new run
@@ -12,18 +10,12 @@ Listens on 127.0.0.1 at a free port (written to --port-file once listening). Ans
 
 and anything else with 404. The check-run endpoints want the installation token this fake issued
 (401 otherwise), as GitHub does. Every answer carries x-ratelimit-remaining 4999 and
-x-ratelimit-reset an hour ahead. Every request on these endpoints is logged to --log as one JSON
-line: t (epoch seconds), op (token, create, update, list), method, path, sha, run (id), status,
-conclusion, code. Stops on SIGTERM/SIGINT.
-
-bench/checks/run.py imports this module and runs the server in its own process (start()), so it
-can wait on State without polling a file.
+x-ratelimit-reset an hour ahead. Every request on these endpoints is logged to the log file as
+one JSON line: t (epoch seconds), op (token, create, update, list), method, path, sha, run (id),
+status, conclusion, code; run.py waits on State instead of polling that file.
 """
-import argparse
 import json
-import os
 import re
-import signal
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -230,29 +222,3 @@ def start(log_path):
     server.state = State(log_path)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
     return server
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
-    a = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.state = State(a.log)
-
-    def on_signal(*_):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(server.server_address[1]))
-    os.replace(tmp, a.port_file)
-    server.serve_forever(poll_interval=0.2)
-    server.state.log.close()
-
-
-if __name__ == "__main__":
-    main()
