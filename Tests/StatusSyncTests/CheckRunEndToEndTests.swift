@@ -209,4 +209,26 @@ struct CheckRunEndToEndTests {
             }
         }
     }
+
+    @Test("A webhook secret is not auth for the plugin endpoint: outside loopback, serve still wants agentTokenFile or tenants")
+    func webhookSecretIsNotAgentAuth() async throws {
+        try await Self.withGitHubApp { fake, app, dir in
+            try Self.webhookSecret.write(toFile: dir.path("webhook-secret"), atomically: true, encoding: .utf8)
+            let yaml = """
+                listen: 0.0.0.0:\(try ServeProcess.freePort())
+                database: \(dir.path("statussync.sqlite"))
+                providers:
+                  - kind: github
+                    baseURL: \(fake.baseURL)
+                    checks: true
+                    webhookSecretFile: \(dir.path("webhook-secret"))
+                    app: {appID: "12345", installationID: "678", privateKeyFile: \(app.dir.path("app.pem"))}
+                """
+            try yaml.write(toFile: dir.path("open.yaml"), atomically: true, encoding: .utf8)
+            let serve = try await ServeProcess.cli(["serve", "--config", dir.path("open.yaml")], in: dir)
+            #expect(serve.status == 1)
+            #expect(serve.err.contains("refusing to listen on 0.0.0.0"), "\(serve.err)")
+            #expect(serve.err.contains("agentTokenFile"))
+        }
+    }
 }
