@@ -49,6 +49,12 @@ struct CheckRunEndToEndTests {
         }
     }
 
+    /// `serve` on a free port with the config of `writeConfig`.
+    static func startServe(_ dir: TempDirectory, fake: FakeGitHub, app: GitHubAppTests.App, argo: FakeArgoServer? = nil) async throws -> ServeProcess {
+        let port = try ServeProcess.freePort()
+        return try await ServeProcess.start(config: try writeConfig(dir, port: port, fake: fake, app: app, argo: argo), port: port, dir: dir)
+    }
+
     static func call(_ serve: ServeProcess, _ state: String, workflow: WorkflowRef = CallFactory.workflow, extra: [String: String] = [:]) async throws -> Int64 {
         let (code, reply) = try await HTTP.post("\(serve.baseURL)/api/v1/template.execute",
                                                 CallFactory.argsJSON(CallFactory.status(state, extra: extra), workflow: workflow, template: "report-\(state)"),
@@ -70,8 +76,7 @@ struct CheckRunEndToEndTests {
     @Test("pending → running → success is one create and two PATCHes (3 calls); sent in a burst, superseded updates make fewer; every page GitHub takes")
     func callsPerWorkflow() async throws {
         try await Self.withGitHubApp { fake, app, dir in
-            let port = try ServeProcess.freePort()
-            let serve = try await ServeProcess.start(config: try Self.writeConfig(dir, port: port, fake: fake, app: app), port: port, dir: dir)
+            let serve = try await Self.startServe(dir, fake: fake, app: app)
             defer { kill(serve.process.processIdentifier, SIGTERM) }
             // Every check-run call: create, update, list.
             func checkCalls() -> Int { fake.requests.filter { $0.path.contains("/check-runs") }.count }
@@ -142,8 +147,7 @@ struct CheckRunEndToEndTests {
         try await FakeArgoServer.run { argo in
             argo.addWorkflow(namespace: CallFactory.workflow.namespace, name: CallFactory.workflow.name)
             try await Self.withGitHubApp { fake, app, dir in
-                let port = try ServeProcess.freePort()
-                let serve = try await ServeProcess.start(config: try Self.writeConfig(dir, port: port, fake: fake, app: app, argo: argo), port: port, dir: dir)
+                let serve = try await Self.startServe(dir, fake: fake, app: app, argo: argo)
                 defer { kill(serve.process.processIdentifier, SIGTERM) }
                 let failed = try await Self.call(serve, "Failed")
                 #expect(try await eventually { try await Self.detail(dir, failed)["delivery"]?["status"] == .string("delivered") }, "\(serve.log)")

@@ -407,8 +407,7 @@ struct CheckRunTests {
     @Test("serve with checks: true on a GitHub App provider: the plugin calls become one check run; history and show --json say report check with its checkRunId")
     func throughServe() async throws {
         try await CheckRunEndToEndTests.withGitHubApp { fake, app, dir in
-            let port = try ServeProcess.freePort()
-            let serve = try await ServeProcess.start(config: try CheckRunEndToEndTests.writeConfig(dir, port: port, fake: fake, app: app), port: port, dir: dir)
+            let serve = try await CheckRunEndToEndTests.startServe(dir, fake: fake, app: app)
             defer { kill(serve.process.processIdentifier, SIGTERM) }
             var ids: [Int64] = []
             for state in ["Running", "Succeeded"] { ids.append(try await CheckRunEndToEndTests.call(serve, state)) }
