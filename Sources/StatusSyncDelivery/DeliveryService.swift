@@ -48,7 +48,7 @@ public final class DeliveryService: Service, DeliveryTrigger {
     let storeRetryCap: Duration = .seconds(2)
 
     public init(store: any DeliveryStore, providers: [any StatusProvider], settings: DeliverySettings,
-                shutdownGrace: ConfigDuration = .seconds(10), logger: Logger, idlePoll: Duration = .seconds(1),
+                shutdownGrace: ConfigDuration = .seconds(10), logger: Logger, idlePoll: Duration = .milliseconds(500),
                 resubmitter: ArgoServerClient? = nil, reruns: (any RerunStore)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() },
                 random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
