@@ -54,10 +54,9 @@ struct Serve: AsyncParsableCommand {
         // Before anything listens: a dashboard outside loopback needs its token.
         try Dashboard.checkExposure(config.ui)
         let uiToken = try config.ui.tokenFile.map { path throws(ConfigError) in try SecretFile.read(path, what: "ui.tokenFile") }
-        let webhookSecrets = try config.providers.compactMap { p throws(ConfigError) -> GitHubWebhookController.Secret? in
-            guard let file = p.webhookSecretFile else { return nil }
-            return .init(provider: p.name, secret: try SecretFile.read(file, what: "providers \(p.name) webhookSecretFile"))
-        }
+        let webhookSecrets = try WebhookSecrets(config.providers.compactMap { p in
+            p.webhookSecretFile.map { WebhookSecrets.Source(provider: p.name, file: $0) }
+        })
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level) }
         let logger = Logger(label: "statussync")
@@ -107,7 +106,7 @@ struct Serve: AsyncParsableCommand {
                 "address": "\(settings.listen.host):\(port)", "database": "\(settings.database)", "sqlite": "\(sqlite)", "config": "\(settings.source)",
                 "providers": "\(providers.map { "\($0.name)(\($0.kind))" }.joined(separator: ","))",
                 "auth": "\(Self.authSummary(settings))",
-                "webhook": "\(webhookSecrets.isEmpty ? "off (no webhookSecretFile)" : "\(GitHubWebhookController.path) (\(webhookSecrets.map(\.provider).joined(separator: ",")))")",
+                "webhook": "\(webhookSecrets.isEmpty ? "off (no webhookSecretFile)" : "\(GitHubWebhookController.path) (\(webhookSecrets.providers.joined(separator: ",")))")",
                 "argoServer": "\(settings.argoServer?.baseURL ?? "none")",
             ])
         }

@@ -45,16 +45,31 @@ extension DeliveryService {
     }
 
     /// One re-run: `PUT …/resubmit` on the Argo Server, then its outcome recorded with the retry
-    /// rules of a provider call.
+    /// rules of a provider call. When an earlier try's answer was lost, the workflow it may have
+    /// made is looked for first and adopted, so a Re-run starts the workflow once.
     func resubmit(_ job: RerunJob) async {
         guard let resubmitter, let reruns else { return }
         let log = JobLogger(logger: logger, kind: "rerun", id: job.id, workflow: job.workflow)
-        let (outcome, newWorkflow) = await resubmitter.resubmit(namespace: job.workflow.namespace, name: job.workflow.name)
+        var tries: [AttemptRecord] = []
+        var result: (outcome: CallOutcome, newWorkflow: String?)?
+        var adopted = false
+        if job.mayHaveResubmitted {
+            let (listed, found) = await resubmitter.findResubmitted(namespace: job.workflow.namespace, name: job.workflow.name,
+                                                                    since: job.createdAt, excluding: job.madeByOthers)
+            tries.append(attempt(listed, .resubmitList))
+            adopted = found != nil
+            if listed.errorClass != .ok || adopted { result = (listed, found) }
+        }
+        let (outcome, newWorkflow) = await {
+            if let result { return result }
+            let made = await resubmitter.resubmit(namespace: job.workflow.namespace, name: job.workflow.name)
+            tries.append(attempt(made.0, .resubmit))
+            return made
+        }()
         let decision = decision(for: outcome, attempts: job.attempts, ageFrom: job.createdAt, pausing: nil)
-        let tried = attempt(outcome, .resubmit)
         do {
             try await persisting("record the re-run's outcome", log: log) {
-                try await reruns.finishRerun(job, attempt: tried, decision: decision, newWorkflow: newWorkflow)
+                try await reruns.finishRerun(job, attempts: tries, decision: decision, newWorkflow: newWorkflow)
             }
         } catch {
             log.info("re-run abandoned at shutdown; retried at next start")
@@ -63,7 +78,8 @@ extension DeliveryService {
         switch decision {
         case .delivered:
             StatusMetrics.rerun("delivered")
-            log.notice("workflow resubmitted", metadata: ["new": "\(job.workflow.namespace)/\(newWorkflow ?? "?")"])
+            log.notice(adopted ? "found the workflow an earlier resubmit made; not resubmitting again" : "workflow resubmitted",
+                       metadata: ["new": "\(job.workflow.namespace)/\(newWorkflow ?? "?")"])
         case .retry(let at, _, let error):
             scheduleReruns(at: at)
             log.notice("resubmit failed; will retry", metadata: ["next": "\(Timestamp.rfc3339(Timestamp.ms(at)))", "error": "\(error.excerpt(200))"])

@@ -17,40 +17,105 @@ public struct ArgoServerClient: Sendable {
         self.now = now
     }
 
+    /// The label the Argo Server puts on a resubmitted workflow, naming the one it came from.
+    public static let resubmittedFromLabel = "workflows.argoproj.io/resubmitted-from-workflow"
+    /// How far before the request a resubmit found by `findResubmitted` may have been created
+    /// and still count: the Argo Server's clock is not ours, and it keeps whole seconds.
+    public static let clockMargin: TimeInterval = 30
+
     /// `PUT /api/v1/workflows/{namespace}/{name}/resubmit` with `memoized: false`; the new
     /// workflow's name when the server answers it.
     public func resubmit(namespace: String, name: String) async -> (CallOutcome, String?) {
-        // Read at every call: a mounted service-account token is rotated in place.
-        var token = ""
-        if let tokenFile {
-            do {
-                token = try SecretFile.read(tokenFile, what: "argoServer.tokenFile")
-            } catch {
-                return (CallOutcome(errorClass: .transient, httpStatus: nil, message: error.message, startedAt: now(), duration: .zero), nil)
-            }
-            // `argo auth token` prints the header value, "Bearer " included.
-            if token.lowercased().hasPrefix("bearer ") { token = String(token.dropFirst(7)).trimmed }
+        let call: ProviderCall, headers: [(String, String)]
+        switch authorized() {
+        case .success(let ready): (call, headers) = ready
+        case .failure(let refused): return (refused.outcome, nil)
         }
-        let call = ProviderCall(http: http, token: token, now: now, label: "the Argo Server")
-        var headers = [("Accept", "application/json")]
-        if !token.isEmpty { headers.append(("Authorization", "Bearer \(token)")) }
         let body: JSONValue = .object(["namespace": .string(namespace), "name": .string(name), "memoized": .bool(false)])
         let (outcome, response) = await call.send(
             .PUT, "\(baseURL)/api/v1/workflows/\(namespace.pathSegmentEncoded)/\(name.pathSegmentEncoded)/resubmit",
             headers: headers, json: body,
             notFound: "workflow \(namespace)/\(name) not found on the Argo Server (deleted, or only in the workflow archive)",
-            special: { response, message in
-                switch response.status {
-                case 401:
-                    return (.permanent, "the Argo Server rejected the token (\(message ?? "401")): check argoServer.tokenFile")
-                case 403:
-                    return (.permanent, "the Argo Server's account may not resubmit workflows in \(namespace) (\(message ?? "403")): grant it get and create on workflows there")
-                default:
-                    return nil
-                }
-            })
+            special: Self.authErrors(namespace: namespace, verb: "get and create"))
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
         let created = (try? JSONValue.parse(response.body))?["metadata"]?["name"]?.stringValue
         return (outcome, created)
+    }
+
+    /// Before resubmitting again after a try whose answer was lost: the workflow an earlier try
+    /// may have created (docs/design.md#re-run). Lists `namespace`'s workflows labelled
+    /// resubmitted-from `name`, asking for names and creation times only, and answers the oldest
+    /// created since `since` (less `clockMargin`) that is not in `excluding` (the workflows other
+    /// re-runs of statussync's made).
+    public func findResubmitted(namespace: String, name: String, since: Date, excluding: Set<String>) async -> (CallOutcome, String?) {
+        let call: ProviderCall, headers: [(String, String)]
+        switch authorized() {
+        case .success(let ready): (call, headers) = ready
+        case .failure(let refused): return (refused.outcome, nil)
+        }
+        let selector = "\(Self.resubmittedFromLabel)=\(name)".pathSegmentEncoded
+        let url = "\(baseURL)/api/v1/workflows/\(namespace.pathSegmentEncoded)?listOptions.labelSelector=\(selector)"
+            + "&fields=items.metadata.name,items.metadata.creationTimestamp"
+        let (outcome, response) = await call.send(
+            .GET, url, headers: headers,
+            notFound: "namespace \(namespace) not found on the Argo Server",
+            special: Self.authErrors(namespace: namespace, verb: "list"))
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        guard let list = try? JSONValue.parse(response.body), list.objectValue != nil else {
+            return (.unexpected("the Argo Server's workflow list is not a JSON object", after: outcome), nil)
+        }
+        // An empty list comes as `"items": null` or without items.
+        let items: [JSONValue]
+        switch list["items"] {
+        case .array(let a)?: items = a
+        case .null?, nil: items = []
+        default: return (.unexpected("the Argo Server's workflow list has no items array", after: outcome), nil)
+        }
+        let earliest = since.addingTimeInterval(-Self.clockMargin)
+        let found = items.compactMap { item -> (String, Date)? in
+            guard let itemName = item["metadata"]?["name"]?.stringValue, !excluding.contains(itemName),
+                  let text = item["metadata"]?["creationTimestamp"]?.stringValue,
+                  let created = try? Date(text, strategy: .iso8601), created >= earliest else { return nil }
+            return (itemName, created)
+        }.min { $0.1 < $1.1 }
+        return (outcome, found?.0)
+    }
+
+    /// A call with the token (read at every call: a mounted service-account token is rotated in
+    /// place), or the outcome that says why there is none.
+    private func authorized() -> Result<(ProviderCall, [(String, String)]), OutcomeError> {
+        var token = ""
+        if let tokenFile {
+            do {
+                token = try SecretFile.read(tokenFile, what: "argoServer.tokenFile")
+            } catch {
+                return .failure(OutcomeError(CallOutcome(errorClass: .transient, httpStatus: nil, message: error.message, startedAt: now(), duration: .zero)))
+            }
+            // `argo auth token` prints the header value, "Bearer " included.
+            if token.lowercased().hasPrefix("bearer ") { token = String(token.dropFirst(7)).trimmed }
+        }
+        var headers = [("Accept", "application/json")]
+        if !token.isEmpty { headers.append(("Authorization", "Bearer \(token)")) }
+        return .success((ProviderCall(http: http, token: token, now: now, label: "the Argo Server"), headers))
+    }
+
+    /// 401 and 403 name what to fix; `verb` is what the account needs on workflows.
+    private static func authErrors(namespace: String, verb: String) -> ProviderCall.Classify {
+        { response, message in
+            switch response.status {
+            case 401:
+                return (.permanent, "the Argo Server rejected the token (\(message ?? "401")): check argoServer.tokenFile")
+            case 403:
+                return (.permanent, "the Argo Server's account may not \(verb == "list" ? "list" : "resubmit") workflows in \(namespace) (\(message ?? "403")): grant it \(verb) on workflows there")
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// A `CallOutcome` carried as a `Result` failure.
+    struct OutcomeError: Error {
+        let outcome: CallOutcome
+        init(_ outcome: CallOutcome) { self.outcome = outcome }
     }
 }

@@ -16,17 +16,7 @@ import StatusSyncStore
 /// nothing recorded), JSON (400), then the event: a re-run request is recorded once per
 /// `X-GitHub-Delivery` and answered 202 at once; everything else is answered 200 and not recorded.
 public struct GitHubWebhookController: Sendable {
-    /// A github provider's name and its webhook secret.
-    public struct Secret: Sendable {
-        public var provider: String
-        public var secret: String
-        public init(provider: String, secret: String) {
-            self.provider = provider
-            self.secret = secret
-        }
-    }
-
-    let secrets: [Secret]
+    let secrets: WebhookSecrets
     let store: any RerunStore
     let delivery: DeliveryService?
     /// Without an Argo Server a request is recorded as failed, saying so (the button is not
@@ -41,7 +31,7 @@ public struct GitHubWebhookController: Sendable {
     static let eventHeader = HTTPField.Name("X-GitHub-Event")!
     static let deliveryHeader = HTTPField.Name("X-GitHub-Delivery")!
 
-    public init(secrets: [Secret], store: any RerunStore, delivery: DeliveryService?, canResubmit: Bool, state: ServerState,
+    public init(secrets: WebhookSecrets, store: any RerunStore, delivery: DeliveryService?, canResubmit: Bool, state: ServerState,
                 maxBodyBytes: Int, logger: Logger) {
         self.secrets = secrets
         self.store = store
@@ -70,7 +60,7 @@ public struct GitHubWebhookController: Sendable {
         }
         let raw = Data(buffer: buffer)
         let signature = request.headers[Self.signatureHeader]
-        guard let provider = secrets.first(where: { GitHubWebhook.verify(signature: signature, body: raw, secret: $0.secret) })?.provider else {
+        guard let provider = secrets.provider(signing: raw, signature: signature) else {
             return answer("unauthorized", JSONResponse.error(.unauthorized, secrets.isEmpty
                 ? "statussync takes no GitHub webhooks: no github provider has webhookSecretFile; set it to the GitHub App's webhook secret"
                 : signature == nil

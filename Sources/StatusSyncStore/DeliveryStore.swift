@@ -105,6 +105,9 @@ public struct AttemptRecord: Sendable, Equatable {
         case checkSupersede = "check-supersede"
         /// The Argo Server's resubmit of a re-run request.
         case resubmit
+        /// The Argo Server's list of workflows resubmitted from the re-run's workflow, asked
+        /// before a resubmit whose earlier try's answer was lost.
+        case resubmitList = "resubmit-list"
     }
 
     public var at: Date

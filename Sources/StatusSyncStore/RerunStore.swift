@@ -47,6 +47,11 @@ public struct RerunJob: Sendable, Equatable {
     /// Attempts counted so far, including the one this claim starts.
     public var attempts: Int
     public var createdAt: Date
+    /// An earlier resubmit may have reached the Argo Server without its answer being recorded
+    /// (no answer, a 5xx, or a stop while it was under way): look for its workflow first.
+    public var mayHaveResubmitted: Bool = false
+    /// The workflows other re-runs of the same workflow made: never adopted as this one's.
+    public var madeByOthers: Set<String> = []
 }
 
 /// One re-run request as `show` lists it, with its attempts.
@@ -71,8 +76,8 @@ public protocol RerunStore: Sendable {
     func recordRerun(_ request: RerunRequest, failure: String?) async throws -> RerunRecordResult
     /// Moves due re-runs to `delivering`; when none is due, the earliest later due time.
     func claimDueReruns(limit: Int) async throws -> (jobs: [RerunJob], nextDueAt: Date?)
-    /// Records a try and what follows it (delivered, retry or give up).
-    func finishRerun(_ job: RerunJob, attempt: AttemptRecord?, decision: FinishDecision, newWorkflow: String?) async throws
+    /// Records the calls of a try and what follows it (delivered, retry or give up).
+    func finishRerun(_ job: RerunJob, attempts: [AttemptRecord], decision: FinishDecision, newWorkflow: String?) async throws
     /// Requeues re-runs left `delivering` by a crash; how many.
     func recoverInterruptedReruns() async throws -> Int
 }

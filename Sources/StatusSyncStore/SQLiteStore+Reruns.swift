@@ -51,22 +51,34 @@ extension SQLiteStore: RerunStore {
             for row in rows {
                 let id: Int64 = row["id"]
                 try db.execute(sql: "UPDATE reruns SET status = 'delivering', attempts = attempts + 1 WHERE id = ?", arguments: [id])
-                jobs.append(RerunJob(id: id, provider: row["provider"],
-                                     workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: ""),
-                                     attempts: (row["attempts"] as Int) + 1, createdAt: Timestamp.date(row["created_at"])))
+                var job = RerunJob(id: id, provider: row["provider"],
+                                   workflow: WorkflowRef(namespace: row["workflow_namespace"], name: row["workflow_name"], uid: ""),
+                                   attempts: (row["attempts"] as Int) + 1, createdAt: Timestamp.date(row["created_at"]))
+                // A resubmit that got no answer, a 5xx (a proxy's, after the server may have
+                // acted), or was cut by a stop may have made a workflow (docs/design.md#re-run).
+                job.mayHaveResubmitted = try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM rerun_attempts WHERE rerun_id = ? AND operation = 'resubmit'
+                        AND (error_class = 'interrupted' OR (error_class = 'transient' AND (http_status IS NULL OR http_status >= 500))))
+                    """, arguments: [id]) ?? false
+                if job.mayHaveResubmitted {
+                    job.madeByOthers = Set(try String.fetchAll(db, sql: """
+                        SELECT new_workflow FROM reruns WHERE workflow_namespace = ? AND workflow_name = ? AND id != ? AND new_workflow IS NOT NULL
+                        """, arguments: [job.workflow.namespace, job.workflow.name, id]))
+                }
+                jobs.append(job)
             }
             return (jobs, nil)
         }
     }
 
-    public func finishRerun(_ job: RerunJob, attempt: AttemptRecord?, decision: FinishDecision, newWorkflow: String?) async throws {
+    public func finishRerun(_ job: RerunJob, attempts: [AttemptRecord], decision: FinishDecision, newWorkflow: String?) async throws {
         let at = Timestamp.ms(now())
         try await database.writer.write { db in
-            if let attempt {
+            for attempt in attempts {
                 let ms = attempt.duration.components.seconds * 1000 + attempt.duration.components.attoseconds / 1_000_000_000_000_000
                 try db.execute(sql: """
-                    INSERT INTO rerun_attempts (rerun_id, at, duration_ms, http_status, error_class, error) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [job.id, Timestamp.ms(attempt.at), ms, attempt.httpStatus, attempt.errorClass, attempt.error])
+                    INSERT INTO rerun_attempts (rerun_id, at, duration_ms, operation, http_status, error_class, error) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [job.id, Timestamp.ms(attempt.at), ms, attempt.operation.rawValue, attempt.httpStatus, attempt.errorClass, attempt.error])
             }
             switch decision {
             case .delivered:
@@ -106,7 +118,7 @@ extension SQLiteStore: RerunStore {
         try Row.fetchAll(db, sql: "SELECT * FROM reruns WHERE update_id = ? ORDER BY id", arguments: [id]).map { r in
             let rerunID: Int64 = r["id"]
             let tries = try Row.fetchAll(db, sql: "SELECT * FROM rerun_attempts WHERE rerun_id = ? ORDER BY id", arguments: [rerunID]).map { a in
-                AttemptView(at: Timestamp.rfc3339(a["at"]), durationMs: a["duration_ms"], operation: AttemptRecord.Operation.resubmit.rawValue,
+                AttemptView(at: Timestamp.rfc3339(a["at"]), durationMs: a["duration_ms"], operation: a["operation"],
                             httpStatus: a["http_status"], errorClass: a["error_class"], error: a["error"])
             }
             return RerunView(id: rerunID, requestedAt: Timestamp.rfc3339(r["created_at"]), deliveryId: r["delivery_id"], action: r["action"],

@@ -29,7 +29,7 @@ struct AcceptPlanTests {
                     .map { $0["detail"] as String })
             }
         }
-        #expect(try store.database.schemaVersion() == 11)
+        #expect(try store.database.schemaVersion() == 12)
         for (name, details) in plans {
             #expect(!details.isEmpty, "\(name): no plan")
             for detail in details {

@@ -188,7 +188,7 @@ struct DashboardTests {
                                    action: "requested_action", sender: Self.hostile)
         #expect(try await h.store.recordRerun(request, failure: nil) != .unknownRun)
         let job = try #require(try await h.store.claimDueReruns(limit: 1).jobs.first)
-        try await h.store.finishRerun(job, attempt: AttemptRecord(at: Date(), duration: .milliseconds(12), operation: .resubmit, httpStatus: 200, errorClass: "ok", error: nil),
+        try await h.store.finishRerun(job, attempts: [AttemptRecord(at: Date(), duration: .milliseconds(12), operation: .resubmit, httpStatus: 200, errorClass: "ok", error: nil)],
                                       decision: .delivered, newWorkflow: "build-a-00001")
         try await h.app.test(.router) { client in
             let (status, _, page) = try await Self.get(client, "/updates/\(update)")

@@ -80,5 +80,10 @@ struct DeployManifestTests {
         #expect(deployment.contains("mountPath: /etc/statussync/argo"))
         #expect(github.webhookSecretFile?.hasPrefix("/etc/statussync/github/") == true)
         #expect(!config.listen.isLoopback && !config.tenants.isEmpty)
+        // The resubmit account: get and create to resubmit, list to find what a lost answer made.
+        let role = try #require(try Self.yaml(Self.deploy.appending(path: "kubernetes-checks/resubmit-clusterrole.yaml")) as? [String: Any])
+        let rules = try #require(role["rules"] as? [[String: Any]])
+        let workflows = try #require(rules.first { ($0["resources"] as? [String])?.contains("workflows") == true })
+        #expect(Set(workflows["verbs"] as? [String] ?? []) == ["get", "list", "create"])
     }
 }

@@ -54,7 +54,7 @@ struct MigrationTests {
         #expect(before.0[0].contains("linked_id:2"))
 
         let database = try AppDatabase.openForWriting(path: path)
-        #expect(try database.schemaVersion() == 11)
+        #expect(try database.schemaVersion() == 12)
         try await database.writer.write { db in
             // Schema 10 adds updates.report: every earlier update was a commit status.
             #expect(try Self.dump(db, "updates") == before.0.map { String($0.dropLast()) + " report:\"status\"]" })

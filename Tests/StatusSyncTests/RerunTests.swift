@@ -5,6 +5,7 @@ import Testing
 @testable import StatusSyncCore
 @testable import StatusSyncDelivery
 @testable import StatusSyncProviders
+@testable import StatusSyncServer
 @testable import StatusSyncStore
 
 /// Webhook deliveries shaped like provider-specs/github-webhook-check-run.json, signed like GitHub.
@@ -105,6 +106,35 @@ struct RerunTests {
         #expect(!GitHubWebhook.verify(signature: String(expected.dropLast()), body: body, secret: secret))
         #expect(!GitHubWebhook.verify(signature: nil, body: body, secret: secret))
         #expect(!GitHubWebhook.verify(signature: expected, body: body, secret: ""))
+    }
+
+    @Test("A rotated webhook secret is taken without a restart: a delivery matching no secret re-reads the files (at most once per interval); an unreadable file keeps the secret read before")
+    func secretRotation() throws {
+        let dir = try TempDirectory()
+        let file = dir.path("webhook-secret")
+        try "old-secret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let body = try WebhookPayloads.ping()
+        let secrets = try WebhookSecrets([.init(provider: "github", file: file)], reloadInterval: .zero)
+        #expect(secrets.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "old-secret")) == "github")
+        #expect(secrets.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "new-secret")) == nil)
+        #expect(secrets.provider(signing: body, signature: nil) == nil)
+
+        try "new-secret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(secrets.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "new-secret")) == "github")
+        #expect(secrets.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "old-secret")) == nil, "the old secret is gone")
+
+        try FileManager.default.removeItem(atPath: file)
+        #expect(secrets.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "new-secret")) == "github", "kept while the file is missing")
+
+        // At most one read per interval: a secret rotated just after a read waits for the next one.
+        try "first\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let slow = try WebhookSecrets([.init(provider: "github", file: file)], reloadInterval: .seconds(3600))
+        try "second\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(slow.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "second")) == nil)
+        #expect(slow.provider(signing: body, signature: WebhookPayloads.signature(body, secret: "first")) == "github")
+
+        // At start a missing file is a config error naming the key.
+        #expect(throws: ConfigError.self) { try WebhookSecrets([.init(provider: "github", file: dir.path("absent"))]) }
     }
 
     @Test("Events: our Re-run and GitHub's rerequested of a run with external_id statussync:<id> are requests; another App's action, a run without our id, ping and other events are not")
@@ -231,8 +261,10 @@ struct RerunTests {
                     #expect(try await eventually { try await store.detail(id: update)?.reruns.first?.status == "delivered" })
                     var rerun = try #require(try await store.detail(id: update)?.reruns.first)
                     #expect(rerun.newWorkflow == "build-a-00001")
-                    #expect(rerun.tries.map(\.errorClass) == ["transient", "ok"])
-                    #expect(rerun.tries.map(\.httpStatus) == [503, 200])
+                    // The 503 may have come after the server acted: the retry looks before it resubmits.
+                    #expect(rerun.tries.map(\.operation) == ["resubmit", "resubmit-list", "resubmit"])
+                    #expect(rerun.tries.map(\.errorClass) == ["transient", "ok", "ok"])
+                    #expect(rerun.tries.map(\.httpStatus) == [503, 200, 200])
                     #expect(argo.resubmits == [.init(namespace: "ci", name: "build-a", memoized: false, newName: "build-a-00001")])
                     #expect(argo.violations.isEmpty, "\(argo.violations)")
                     let put = try #require(argo.traffic.requests.last)
@@ -266,39 +298,122 @@ struct RerunTests {
                     #expect(listed.count == 2)
                     #expect(listed.first?["newWorkflow"] == .string("build-a-00001"))
                     guard case .array(let tries)? = listed.first?["tries"] else { Issue.record("no tries"); return }
-                    #expect(tries.count == 2 && tries.first?["operation"] == .string("resubmit"))
+                    #expect(tries.count == 3 && tries.first?["operation"] == .string("resubmit") && tries[1]["operation"] == .string("resubmit-list"))
                 }
             }
         }
     }
 
-    @Test("A re-run left resubmitting by a stop is queued again at start and resubmitted once")
+    @Test("A re-run left resubmitting by a stop is queued again at start: it looks for the workflow first, adopts it when the stopped try made it, resubmits when not; each workflow once")
     func recoverInterrupted() async throws {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         try await FakeArgoServer.run(token: Self.argoToken) { argo in
             argo.addWorkflow(namespace: "ci", name: "build-a")
+            argo.addWorkflow(namespace: "ci", name: "build-b")
             let tokenFile = dir.path("argo-token")
             try Self.argoToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+            let config = ArgoServerConfig(baseURL: argo.baseURL, tokenFile: tokenFile)
             try await FakeGitHub.run { fake in
-                var update: Int64 = 0
+                var updates: [Int64] = []
                 try await CheckRunTests.withDelivery(store, fake) { delivery, _ in
-                    let (u, record, run) = try await Self.failedRun(store, fake, delivery)
-                    update = u
-                    _ = try await store.recordRerun(RerunRequest(deliveryID: "d-1", provider: "github", recordID: record, checkRunID: run, repo: "my-org/app",
-                                                                 action: "rerequested", sender: nil), failure: nil)
+                    for (n, (context, workflow)) in [("ci/a", CheckRunTests.workflowA), ("ci/b", CheckRunTests.workflowB)].enumerated() {
+                        let (u, record, run) = try await Self.failedRun(store, fake, delivery, context: context, workflow: workflow)
+                        updates.append(u)
+                        _ = try await store.recordRerun(RerunRequest(deliveryID: "d-\(n)", provider: "github", recordID: record, checkRunID: run, repo: "my-org/app",
+                                                                     action: "rerequested", sender: nil), failure: nil)
+                    }
                 }
-                // As if the process died after claiming it (no argoServer above: nothing resubmitted it).
+                // As if the process died after claiming both (no argoServer above: nothing resubmitted
+                // them), build-a's PUT having reached the Argo Server, build-b's not.
                 let claimed = try await store.claimDueReruns(limit: 5)
-                #expect(claimed.jobs.count == 1)
-                let id = update
-                try await CheckRunTests.withDelivery(store, fake, argoServer: ArgoServerConfig(baseURL: argo.baseURL, tokenFile: tokenFile)) { _, _ in
-                    let done = try await eventually { try await store.detail(id: id)?.reruns.first?.status == "delivered" }
+                #expect(claimed.jobs.count == 2)
+                let http = ProviderHTTPClient(timeout: .seconds(5))
+                let (reached, _) = await ArgoServerClient(config, http: http).resubmit(namespace: "ci", name: "build-a")
+                try await http.shutdown()
+                #expect(reached.errorClass == .ok)
+                let ids = updates
+                try await CheckRunTests.withDelivery(store, fake, argoServer: config) { _, _ in
+                    let done = try await eventually {
+                        for id in ids where try await store.detail(id: id)?.reruns.first?.status != "delivered" { return false }
+                        return true
+                    }
                     #expect(done)
                 }
-                let rerun = try #require(try await store.detail(id: update)?.reruns.first)
-                #expect(rerun.tries.map(\.errorClass) == ["interrupted", "ok"])
-                #expect(argo.resubmits.count == 1)
+                let a = try #require(try await store.detail(id: updates[0])?.reruns.first)
+                #expect(a.tries.map(\.operation) == ["resubmit", "resubmit-list"], "adopted, not resubmitted again")
+                #expect(a.tries.map(\.errorClass) == ["interrupted", "ok"])
+                #expect(a.newWorkflow == "build-a-00001")
+                let b = try #require(try await store.detail(id: updates[1])?.reruns.first)
+                #expect(b.tries.map(\.operation) == ["resubmit", "resubmit-list", "resubmit"])
+                #expect(b.tries.map(\.errorClass) == ["interrupted", "ok", "ok"])
+                #expect(b.newWorkflow == "build-b-00002")
+                #expect(argo.resubmits.map(\.name).sorted() == ["build-a", "build-b"], "each workflow resubmitted once")
+                #expect(argo.violations.isEmpty, "\(argo.violations)")
+            }
+        }
+    }
+
+    @Test("A resubmit whose answer was lost (a gateway's 504 after the server acted) is found by its resubmitted-from label and adopted, never made twice; another re-run's workflow and older resubmits are not adopted; a list the account may not make fails naming the permission")
+    func lostAnswer() async throws {
+        let dir = try TempDirectory()
+        let store = try SQLiteStore.temporary(in: dir)
+        let tokenFile = dir.path("argo-token")
+        try Self.argoToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try await FakeArgoServer.run(token: Self.argoToken) { argo in
+            argo.addWorkflow(namespace: "ci", name: "build-a")
+            // Somebody resubmitted build-a by hand ten minutes ago: not this re-run's workflow.
+            argo.addResubmitted(namespace: "ci", name: "build-a-byhand", from: "build-a", created: Date().addingTimeInterval(-600))
+            try await FakeGitHub.run { fake in
+                try await CheckRunTests.withDelivery(store, fake, argoServer: ArgoServerConfig(baseURL: argo.baseURL, tokenFile: tokenFile)) { delivery, _ in
+                    let (update, record, run) = try await Self.failedRun(store, fake, delivery)
+                    func ask(_ id: String) async throws -> RerunView? {
+                        _ = try await store.recordRerun(RerunRequest(deliveryID: id, provider: "github", recordID: record, checkRunID: run, repo: "my-org/app",
+                                                                     action: "requested_action", sender: "octocat"), failure: nil)
+                        delivery.rerunRecorded()
+                        let finished = try await eventually {
+                            let status = try await store.detail(id: update)?.reruns.first { $0.deliveryId == id }?.status
+                            return status == "delivered" || status == "failed" || status == "dead"
+                        }
+                        #expect(finished, "re-run \(id) finished")
+                        return try await store.detail(id: update)?.reruns.first { $0.deliveryId == id }
+                    }
+
+                    argo.loseAnswers(1)
+                    let first = try #require(try await ask("d-1"))
+                    #expect(first.status == "delivered")
+                    #expect(first.newWorkflow == "build-a-00001", "the workflow the lost try made")
+                    #expect(first.tries.map(\.operation) == ["resubmit", "resubmit-list"])
+                    #expect(first.tries.map(\.httpStatus) == [504, 200])
+                    #expect(argo.resubmits.count == 1, "resubmitted once")
+
+                    // A second Re-run of the same workflow, its answer lost too: it adopts its own
+                    // workflow, not the one the first re-run made.
+                    argo.loseAnswers(1)
+                    let second = try #require(try await ask("d-2"))
+                    #expect(second.status == "delivered" && second.newWorkflow == "build-a-00002")
+                    #expect(argo.resubmits.count == 2)
+
+                    // A re-run whose answers are not lost never lists.
+                    let lists = argo.lists
+                    let third = try #require(try await ask("d-3"))
+                    #expect(third.tries.map(\.operation) == ["resubmit"] && third.newWorkflow == "build-a-00003")
+                    #expect(argo.lists == lists)
+
+                    // The account may resubmit but not list: failed, naming the permission to grant.
+                    argo.denyList(true)
+                    argo.loseAnswers(1)
+                    let denied = try #require(try await ask("d-4"))
+                    #expect(denied.status == "failed")
+                    #expect(denied.lastError?.contains("grant it list on workflows there") == true, "\(denied.lastError ?? "")")
+                    #expect(denied.tries.map(\.httpStatus) == [504, 403])
+                    #expect(argo.resubmits.count == 4, "never resubmitted without looking first")
+                    #expect(argo.violations.isEmpty, "\(argo.violations)")
+                    let listed = try #require(argo.traffic.requests.last { $0.method == "GET" })
+                    #expect(listed.path == "/api/v1/workflows/ci")
+                    #expect(listed.query == "listOptions.labelSelector=workflows.argoproj.io%2Fresubmitted-from-workflow%3Dbuild-a&fields=items.metadata.name,items.metadata.creationTimestamp")
+                    #expect(listed.headers["authorization"] == "Bearer \(Self.argoToken)")
+                }
             }
         }
     }

@@ -9,6 +9,9 @@ import Synchronization
 /// the body checked against WorkflowResubmitRequest (400 InvalidArgument), a workflow it does
 /// not know is 404 NotFound, and the answer is the NEW workflow, labelled with the one it came
 /// from. Errors are grpc-gateway bodies `{code, message, details}`.
+/// And `GET /api/v1/workflows/{namespace}` as provider-specs/argo-server-list-workflows.json
+/// describes it: only the declared query parameters, `listOptions.labelSelector` matched against
+/// the resubmitted-from label, `fields` honoured, creation times in whole seconds.
 final class FakeArgoServer: Sendable {
     struct Resubmit: Sendable, Equatable {
         var namespace: String
@@ -17,9 +20,28 @@ final class FakeArgoServer: Sendable {
         var newName: String
     }
 
+    /// A workflow the server made by resubmitting another.
+    struct Made: Sendable {
+        var namespace: String
+        var name: String
+        var from: String
+        var created: Date
+    }
+
+    struct State {
+        var workflows: Set<String> = []
+        var resubmits: [Resubmit] = []
+        var made: [Made] = []
+        var violations: [String] = []
+        /// Resubmits carried out whose answer is then lost (a gateway's 504).
+        var answersToLose = 0
+        var listDenied = false
+        var lists = 0
+    }
+
     let token: String
     let traffic = FakeTraffic()
-    private let state = Mutex<(workflows: Set<String>, resubmits: [Resubmit], violations: [String])>(([], [], []))
+    private let state = Mutex(State())
     private let portBox = Mutex(0)
     var port: Int { portBox.withLock { $0 } }
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -30,17 +52,35 @@ final class FakeArgoServer: Sendable {
         return spec["definitions"]!["io.argoproj.workflow.v1alpha1.WorkflowResubmitRequest"]!
     }()
 
+    /// The query parameters ListWorkflows declares.
+    static let listParameters: Set<String> = {
+        let spec = try! JSONValue.parse(try! TestPaths.argoServerListSpec())
+        guard case .array(let parameters)? = spec["paths"]?["/api/v1/workflows/{namespace}"]?["get"]?["parameters"] else { return [] }
+        return Set(parameters.compactMap { $0["in"]?.stringValue == "query" ? $0["name"]?.stringValue : nil })
+    }()
+
     init(token: String) { self.token = token }
 
     func addWorkflow(namespace: String, name: String) { state.withLock { _ = $0.workflows.insert("\(namespace)/\(name)") } }
+    /// A workflow resubmitted from `from` by someone else, at `created`.
+    func addResubmitted(namespace: String, name: String, from: String, created: Date) {
+        state.withLock { $0.made.append(Made(namespace: namespace, name: name, from: from, created: created)) }
+    }
     var resubmits: [Resubmit] { state.withLock { $0.resubmits } }
     var violations: [String] { state.withLock { $0.violations } }
+    var lists: Int { state.withLock { $0.lists } }
+    /// The next `count` resubmits are carried out, and their answers lost.
+    func loseAnswers(_ count: Int) { state.withLock { $0.answersToLose = count } }
+    func denyList(_ denied: Bool) { state.withLock { $0.listDenied = denied } }
 
     static func run<T: Sendable>(token: String = "argo-token-0123", _ body: @Sendable (FakeArgoServer) async throws -> T) async throws -> T {
         let fake = FakeArgoServer(token: token)
         return try await FakeServer.run(install: { router in
             router.put("/api/v1/workflows/:namespace/:name/resubmit") { request, context in
                 try await fake.resubmit(request, context)
+            }
+            router.get("/api/v1/workflows/:namespace") { request, context in
+                fake.list(request, context)
             }
         }, started: { port in fake.portBox.withLock { $0 = port } }) { try await body(fake) }
     }
@@ -74,10 +114,18 @@ final class FakeArgoServer: Sendable {
         guard known else {
             return Self.grpcError(.notFound, code: 5, "workflows.argoproj.io \"\(name)\" not found")
         }
-        let newName = state.withLock { s -> String in
+        let (newName, lost) = state.withLock { s -> (String, Bool) in
             let made = "\(name)-\(String(format: "%05d", s.resubmits.count + 1))"
             s.resubmits.append(Resubmit(namespace: namespace, name: name, memoized: { if case .bool(let b)? = body["memoized"] { return b } else { return nil } }(), newName: made))
-            return made
+            s.made.append(Made(namespace: namespace, name: made, from: name, created: Self.wholeSeconds(Date())))
+            let lost = s.answersToLose > 0
+            if lost { s.answersToLose -= 1 }
+            return (made, lost)
+        }
+        if lost {
+            // The server acted; the gateway in front of it gave up waiting.
+            return Response(status: .gatewayTimeout, headers: [.contentType: "text/html"],
+                            body: .init(byteBuffer: ByteBuffer(string: "<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>")))
         }
         let workflow: JSONValue = .object([
             "apiVersion": .string("argoproj.io/v1alpha1"), "kind": .string("Workflow"),
@@ -88,5 +136,54 @@ final class FakeArgoServer: Sendable {
             "spec": .object([:]), "status": .object([:]),
         ])
         return FakeServer.json(.ok, workflow.canonicalText)
+    }
+
+    /// Kubernetes keeps creation times in whole seconds.
+    static func wholeSeconds(_ date: Date) -> Date { Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)) }
+
+    private func list(_ request: Request, _ context: BasicRequestContext) -> Response {
+        traffic.record(request, body: "")
+        state.withLock { $0.lists += 1 }
+        guard request.headers[.authorization] == "Bearer \(token)" else {
+            return Self.grpcError(.unauthorized, code: 16, "token not valid. JWT token error: token contains an invalid number of segments")
+        }
+        let namespace = context.parameters.get("namespace") ?? ""
+        if state.withLock({ $0.listDenied }) {
+            return Self.grpcError(.forbidden, code: 7, "Permission denied, you are not allowed to list workflows in namespace \"\(namespace)\". Maybe you want to specify a namespace with query parameter `.namespace=\(namespace)`?")
+        }
+        let query = request.uri.queryParameters
+        for (key, _) in query where !Self.listParameters.contains(String(key)) {
+            state.withLock { $0.violations.append("list: query parameter \(key) is not declared") }
+            return Self.grpcError(.badRequest, code: 3, "unknown query parameter \(key)")
+        }
+        // The selector statussync sends: one label, key=value.
+        var from: String?
+        if let selector = query["listOptions.labelSelector"].map(String.init) {
+            let parts = selector.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "workflows.argoproj.io/resubmitted-from-workflow" else {
+                state.withLock { $0.violations.append("list: unexpected selector \(selector)") }
+                return Self.grpcError(.badRequest, code: 3, "unable to parse requirement: \(selector)")
+            }
+            from = parts[1]
+        }
+        let fields = query["fields"].map { Set($0.split(separator: ",").map(String.init)) }
+        let made = state.withLock { s in s.made.filter { $0.namespace == namespace && (from == nil || $0.from == from) } }
+        let items: [JSONValue] = made.map { m in
+            var metadata: [String: JSONValue] = [
+                "name": .string(m.name), "namespace": .string(m.namespace),
+                "creationTimestamp": .string(Timestamp.rfc3339(Timestamp.ms(m.created)).replacingOccurrences(of: ".000Z", with: "Z")),
+                "labels": .object(["workflows.argoproj.io/resubmitted-from-workflow": .string(m.from)]),
+            ]
+            var item: [String: JSONValue] = ["apiVersion": .string("argoproj.io/v1alpha1"), "kind": .string("Workflow"),
+                                             "spec": .object([:]), "status": .object(["phase": .string("Running")])]
+            if let fields {
+                metadata = metadata.filter { fields.contains("items.metadata.\($0.key)") }
+                item = [:]
+            }
+            item["metadata"] = .object(metadata)
+            return .object(item)
+        }
+        let answer: JSONValue = .object(["metadata": .object(["resourceVersion": .string("4711")]), "items": items.isEmpty ? .null : .array(items)])
+        return FakeServer.json(.ok, answer.canonicalText)
     }
 }

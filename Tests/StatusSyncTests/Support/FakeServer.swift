@@ -58,6 +58,8 @@ final class FakeTraffic: Sendable {
         var headers: [String: String]
         var body: String
         var at: ContinuousClock.Instant
+        /// The query as sent (percent-encoded), if any.
+        var query: String? = nil
     }
 
     private let state = Mutex<(requests: [Request], script: [FakeFailure])>(([], []))
@@ -68,7 +70,7 @@ final class FakeTraffic: Sendable {
     func record(_ request: Hummingbird.Request, body: String) {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }  // lower-case names
-        let entry = Request(method: request.method.rawValue, path: request.uri.path, headers: headers, body: body, at: .now)
+        let entry = Request(method: request.method.rawValue, path: request.uri.path, headers: headers, body: body, at: .now, query: request.uri.query)
         state.withLock { $0.requests.append(entry) }
     }
 

@@ -21,6 +21,10 @@ enum TestPaths {
         try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "argo-server-resubmit.json"))
     }
 
+    static func argoServerListSpec() throws -> Data {
+        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "argo-server-list-workflows.json"))
+    }
+
     static func githubWebhookSpec() throws -> Data {
         try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "github-webhook-check-run.json"))
     }
