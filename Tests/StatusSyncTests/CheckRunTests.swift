@@ -19,7 +19,7 @@ struct CheckRunTests {
     }
 
     /// A delivery loop sending as a GitHub App to `fake` while `body` runs.
-    static func withDelivery(_ store: SQLiteStore, _ fake: FakeGitHub, timeout: ConfigDuration = .seconds(5), argoServer: ArgoServerConfig? = nil,
+    static func withDelivery(_ store: SQLiteStore, _ fake: FakeGitHub, timeout: ConfigDuration = .seconds(20), argoServer: ArgoServerConfig? = nil,
                              _ body: (DeliveryService, GitHubProvider) async throws -> Void) async throws {
         let app = try GitHubAppTests.app()
         fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
@@ -275,10 +275,11 @@ struct CheckRunTests {
         let dir = try TempDirectory()
         let store = try SQLiteStore.temporary(in: dir)
         try await FakeGitHub.run { fake in
-            fake.enqueueCheckCreate(.slow(.seconds(3)))
-            try await Self.withDelivery(store, fake, timeout: ConfigDuration(milliseconds: 500)) { delivery, _ in
+            // The run is made at once; the answer comes after the client gave up.
+            fake.enqueueCheckCreate(.slow(.seconds(6)))
+            try await Self.withDelivery(store, fake, timeout: .seconds(3)) { delivery, _ in
                 let id = try await Self.accepted(store, Self.call("Running"), delivery)
-                #expect(try await eventually(timeout: .seconds(15)) { try await Self.delivered(store, id) })
+                #expect(try await eventually { try await Self.delivered(store, id) })
                 #expect(fake.checkRuns.count == 1, "the run the lost answer created is the only one")
                 let run = try #require(fake.checkRuns.first)
                 let detail = try #require(try await store.detail(id: id))

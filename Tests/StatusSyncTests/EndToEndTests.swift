@@ -21,7 +21,7 @@ struct EndToEndTests {
                 baseURL: \(fake.baseURL)
                 tokenEnv: E2E_GITHUB_TOKEN
                 pacing: {burst: 1000, perMinute: 600000}
-            delivery: {maxAttempts: 50, maxAge: 1h, backoffBase: 50ms, backoffCap: 500ms, timeout: 5s}
+            delivery: {maxAttempts: 50, maxAge: 1h, backoffBase: 50ms, backoffCap: 500ms, timeout: 10s}
             \(extra)
             """
         let path = dir.path("statussync.yaml")

@@ -55,7 +55,7 @@ struct HostileClientsTests {
             #expect(answers == [400], "\(kind.name): \(answers)")
         }
         var after = try ProcessFootprint(pid: pid)
-        let released = await eventually(timeout: .seconds(10), every: .milliseconds(100)) {
+        let released = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
             after = (try? ProcessFootprint(pid: pid)) ?? after
             return after.descriptors <= before.descriptors + 20
         }

@@ -58,7 +58,7 @@ final class TempDirectory: @unchecked Sendable {
 }
 
 /// Waits until `condition` holds, polling; fails the wait (returns false) after `timeout`.
-func eventually(timeout: Duration = .seconds(10), every: Duration = .milliseconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(timeout: Duration = .seconds(30), every: Duration = .milliseconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
