@@ -9,7 +9,7 @@ struct AzureDevOpsProviderTests {
     static let shas = ["1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222", "3333333333333333333333333333333333333333"]
 
     static func provider(_ fake: FakeAzureDevOps, token: String? = nil) -> (AzureDevOpsProvider, ProviderHTTPClient) {
-        let http = ProviderHTTPClient(timeout: .seconds(5))
+        let http = ProviderHTTPClient(timeout: .seconds(20))
         return (AzureDevOpsProvider(name: "azure", baseURL: fake.baseURL, token: token ?? fake.token, pacing: nil, http: http), http)
     }
 
@@ -208,7 +208,7 @@ struct AzureDevOpsProviderTests {
     @Test("The fake answers a client without X-TFS-FedAuthRedirect the sign-in page (203), and a write without api-version 400")
     func fakeIsFaithful() async throws {
         try await FakeAzureDevOps.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let url = "\(fake.baseURL)/Fabrikam-Fiber/_apis/git/repositories/app/commits/\(CallFactory.sha)/statuses"
             let anonymous = try await http.send(method: .POST, url: url + "?api-version=7.1", headers: [("Authorization", "Basic Onh4eA==")], body: Data("{}".utf8)).get()
@@ -252,7 +252,7 @@ struct AzureDevOpsProviderTests {
     func rateLimits() async throws {
         try await FakeAzureDevOps.run { fake in
             let now = Date()
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = AzureDevOpsProvider(name: "azure", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http, now: { now })
             let blocked = #"{"message":"TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Core' in namespace 'User'.","typeKey":"RequestBlockedException"}"#

@@ -24,7 +24,7 @@ struct BitbucketProviderTests {
     @Test("Cloud: states (docs/provider-matrix.md#provider-states), upsert by key, refname, url required, 429")
     func cloud() async throws {
         try await FakeBitbucket.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = BitbucketCloudProvider(name: "bb", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             let expected: [(NeutralState, String)] = [(.pending, "INPROGRESS"), (.running, "INPROGRESS"), (.success, "SUCCESSFUL"), (.failure, "FAILED"),
@@ -49,7 +49,7 @@ struct BitbucketProviderTests {
     @Test("Cloud: a PR's 12-character hash is resolved to the full hash, with the source branch")
     func cloudPullRequest() async throws {
         try await FakeBitbucket.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = BitbucketCloudProvider(name: "bb", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             fake.setPull("ws/app", 9, hash: CallFactory.sha, branch: "feature/login")
@@ -63,7 +63,7 @@ struct BitbucketProviderTests {
     @Test("Data Center: 204 is success, states with CANCELLED, context path, PR head, whoami")
     func dataCenter() async throws {
         try await FakeBitbucket.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = BitbucketDCProvider(name: "bbdc", baseURL: fake.baseURL + "/bitbucket", token: fake.token, pacing: nil, http: http)
             let expected: [(NeutralState, String)] = [(.pending, "INPROGRESS"), (.running, "INPROGRESS"), (.success, "SUCCESSFUL"), (.failure, "FAILED"),

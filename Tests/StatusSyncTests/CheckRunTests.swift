@@ -108,7 +108,7 @@ struct CheckRunTests {
         let app = try GitHubAppTests.app()
         try await FakeGitHub.run { fake in
             fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             let provider = try GitHubProvider(name: "github", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
             let good = CheckRunDelivery(repo: "my-org/app", sha: CallFactory.sha, name: "ci/argo", externalID: "statussync:1", detailsURL: nil,
                                         status: "queued", conclusion: nil, startedAt: nil, completedAt: nil, title: "t", summary: "s")
@@ -317,7 +317,7 @@ struct CheckRunTests {
         try await FakeGitHub.run { fake in
             let app = try GitHubAppTests.app()
             fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             let provider = try GitHubProvider(name: "github", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
             // What the killed process did: claim, make the record, create the run; nothing recorded after.
             let r = try await store.accept(Self.call("Running"))

@@ -209,7 +209,7 @@ struct DeliveryTests {
         try await FakeGitHub.run { fake in
             fake.enqueue(.error(422, body: "{\"message\":\"bad token \(fake.token) for this repo\"}"))
             let logs = InMemoryLogHandler()
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             let provider = GitHubProvider(name: "github", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             var logger = Logger(label: "capture", factory: { _ in logs })
             logger.logLevel = .trace

@@ -28,7 +28,7 @@ struct GitHubAppTests {
         let app = try Self.app()
         try await FakeGitHub.run { fake in
             fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
             #expect(await p.postStatus(Self.status("a")).errorClass == .ok)
@@ -47,7 +47,7 @@ struct GitHubAppTests {
         try await FakeGitHub.run { fake in
             // Tokens living 2 minutes are inside the 5-minute margin: every use mints a new one.
             fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey, tokenLifetime: 120)
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
             #expect(await p.postStatus(Self.status()).errorClass == .ok)
@@ -77,7 +77,7 @@ struct GitHubAppTests {
         let other = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         try await FakeGitHub.run { fake in
             fake.registerApp(id: "12345", installation: "678", publicKey: other.publicKey)
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = try GitHubProvider(name: "gh", baseURL: fake.baseURL, app: app.credentials, pacing: nil, http: http)
             let outcome = await p.postStatus(Self.status())
@@ -130,7 +130,7 @@ struct GitHubAppTests {
         for value in [pem, pem.replacingOccurrences(of: "\n", with: "\\n")] {
             try await FakeGitHub.run { fake in
                 fake.registerApp(id: "12345", installation: "678", publicKey: app.key.publicKey)
-                let http = ProviderHTTPClient(timeout: .seconds(5))
+                let http = ProviderHTTPClient(timeout: .seconds(20))
                 defer { Task { try? await http.shutdown() } }
                 let tokens = try GitHubAppTokens(credentials: credentials, baseURL: fake.baseURL, http: http, secrets: Secrets(),
                                                  now: { Date() }, environment: ["GITHUB_APP_PRIVATE_KEY": value])

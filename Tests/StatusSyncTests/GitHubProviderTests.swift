@@ -5,7 +5,7 @@ import Testing
 
 @Suite("GitHub provider against a faithful fake (docs/provider-matrix.md#github, #error-classes)")
 struct GitHubProviderTests {
-    static func provider(_ fake: FakeGitHub, token: String? = nil, timeout: Duration = .seconds(5), prefix: String = "") -> (GitHubProvider, ProviderHTTPClient) {
+    static func provider(_ fake: FakeGitHub, token: String? = nil, timeout: Duration = .seconds(20), prefix: String = "") -> (GitHubProvider, ProviderHTTPClient) {
         let http = ProviderHTTPClient(timeout: timeout)
         return (GitHubProvider(name: "github", baseURL: fake.baseURL + prefix, token: token ?? fake.token, pacing: nil, http: http), http)
     }

@@ -6,7 +6,7 @@ import Testing
 @Suite("GitLab provider against a faithful fake (docs/provider-matrix.md#gitlab)")
 struct GitLabProviderTests {
     static func provider(_ fake: FakeGitLab, token: String? = nil) -> (GitLabProvider, ProviderHTTPClient) {
-        let http = ProviderHTTPClient(timeout: .seconds(5))
+        let http = ProviderHTTPClient(timeout: .seconds(20))
         return (GitLabProvider(name: "gitlab", baseURL: fake.baseURL, token: token ?? fake.token, pacing: nil, http: http), http)
     }
 
@@ -120,7 +120,7 @@ struct GitLabProviderTests {
 @Suite("Gitea provider against a faithful fake (docs/provider-matrix.md#gitea)")
 struct GiteaProviderTests {
     static func provider(_ fake: FakeGitea) -> (GiteaProvider, ProviderHTTPClient) {
-        let http = ProviderHTTPClient(timeout: .seconds(5))
+        let http = ProviderHTTPClient(timeout: .seconds(20))
         return (GiteaProvider(name: "gitea", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http), http)
     }
 

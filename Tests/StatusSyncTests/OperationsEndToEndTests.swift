@@ -8,7 +8,7 @@ import Testing
 @Suite("End to end: operations")
 struct OperationsEndToEndTests {
     static func post(_ serve: ServeProcess, _ body: [String: String]) async throws -> (Int, String) {
-        try await HTTP.post("\(serve.baseURL)/api/v1/template.execute", CallFactory.argsJSON(body), timeout: 5)
+        try await HTTP.post("\(serve.baseURL)/api/v1/template.execute", CallFactory.argsJSON(body), timeout: 30)
     }
 
     @Test("SIGTERM during a slow provider call: new calls get 503, the call finishes, exit 0")

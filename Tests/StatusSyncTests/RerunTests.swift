@@ -82,7 +82,7 @@ struct RerunTests {
         try await FakeServer.run(install: { router in
             router.put("/big") { _, _ in FakeServer.json(.ok, "{\"metadata\":{\"name\":\"wf-2\"},\"pad\":\"\(big)\"}") }
         }, started: { port in Self.bigPort.withLock { $0 = port } }) {
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             let result = await http.send(method: .PUT, url: "http://127.0.0.1:\(Self.bigPort.withLock { $0 })/big", headers: [], body: nil)
             try await http.shutdown()
             guard case .success(let response) = result else { Issue.record("\(result)"); return }
@@ -328,7 +328,7 @@ struct RerunTests {
                 // them), build-a's PUT having reached the Argo Server, build-b's not.
                 let claimed = try await store.claimDueReruns(limit: 5)
                 #expect(claimed.jobs.count == 2)
-                let http = ProviderHTTPClient(timeout: .seconds(5))
+                let http = ProviderHTTPClient(timeout: .seconds(20))
                 let (reached, _) = await ArgoServerClient(config, http: http).resubmit(namespace: "ci", name: "build-a")
                 try await http.shutdown()
                 #expect(reached.errorClass == .ok)

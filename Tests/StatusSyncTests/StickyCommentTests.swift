@@ -38,7 +38,7 @@ struct StickyCommentTests {
     @Test("GitHub")
     func github() async throws {
         try await FakeGitHub.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = GitHubProvider(name: "gh", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             try await Self.exercise(p, repo: "my-org/app", comments: fake.comments, thread: "my-org/app#7", writes: { fake.requests.filter { $0.method != "GET" }.count })
@@ -48,7 +48,7 @@ struct StickyCommentTests {
     @Test("GitLab")
     func gitlab() async throws {
         try await FakeGitLab.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = GitLabProvider(name: "gl", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             try await Self.exercise(p, repo: "group/sub/project", comments: fake.comments, thread: "42!7", writes: { Self.writes(fake.traffic.requests) })
@@ -58,7 +58,7 @@ struct StickyCommentTests {
     @Test("Gitea")
     func gitea() async throws {
         try await FakeGitea.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = GiteaProvider(name: "gt", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             try await Self.exercise(p, repo: "my-org/app", comments: fake.comments, thread: "my-org/app#7", writes: { Self.writes(fake.traffic.requests) })
@@ -68,7 +68,7 @@ struct StickyCommentTests {
     @Test("Bitbucket Cloud")
     func bitbucketCloud() async throws {
         try await FakeBitbucket.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = BitbucketCloudProvider(name: "bbc", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             try await Self.exercise(p, repo: "ws/app", comments: fake.comments, thread: "cloud:ws/app#7", writes: { Self.writes(fake.traffic.requests) })
@@ -78,7 +78,7 @@ struct StickyCommentTests {
     @Test("Bitbucket Data Center")
     func bitbucketDC() async throws {
         try await FakeBitbucket.run { fake in
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             defer { Task { try? await http.shutdown() } }
             let p = BitbucketDCProvider(name: "bbdc", baseURL: fake.baseURL + "/bitbucket", token: fake.token, pacing: nil, http: http)
             try await Self.exercise(p, repo: "PROJ/app", comments: fake.comments, thread: "dc:PROJ/app#7", writes: { Self.writes(fake.traffic.requests) })

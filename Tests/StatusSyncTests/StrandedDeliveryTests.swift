@@ -23,7 +23,7 @@ struct StrandedDeliveryTests {
         try await FakeGitHub.run { fake in
             // The provider answers the first status slowly, so the lock can be taken while it is in flight.
             fake.enqueue(.slow(.milliseconds(300)))
-            let http = ProviderHTTPClient(timeout: .seconds(5))
+            let http = ProviderHTTPClient(timeout: .seconds(20))
             let provider = GitHubProvider(name: "github", baseURL: fake.baseURL, token: fake.token, pacing: nil, http: http)
             let service = DeliveryService(store: store, providers: [provider], settings: DeliveryTests.settings(), shutdownGrace: .seconds(5),
                                           logger: logger, idlePoll: .seconds(60))

@@ -139,7 +139,7 @@ enum HTTP {
         return String(buffer: try await response.body.collect(upTo: 1 << 22))
     }
 
-    static func post(_ url: String, _ body: Data, headers: [(String, String)] = [("Content-Type", "application/json")], timeout: Int64 = 10,
+    static func post(_ url: String, _ body: Data, headers: [(String, String)] = [("Content-Type", "application/json")], timeout: Int64 = 30,
                      using client: HTTPClient = client) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
