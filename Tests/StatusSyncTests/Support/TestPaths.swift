@@ -66,3 +66,13 @@ func eventually(timeout: Duration = .seconds(30), every: Duration = .millisecond
     }
     return try await condition()
 }
+
+extension Duration {
+    /// A rate-limit wait computed from a reset time (Unix seconds): it ends at the reset, within
+    /// the second the header keeps and the time the answer took to arrive, however slow.
+    func waitsUntil(_ reset: Int) -> Bool {
+        let left = Double(reset) - Date().timeIntervalSince1970
+        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return seconds >= left - 1.5 && seconds <= left + 1.5
+    }
+}
