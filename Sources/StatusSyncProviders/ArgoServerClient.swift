@@ -36,7 +36,7 @@ public struct ArgoServerClient: Sendable {
             .PUT, "\(baseURL)/api/v1/workflows/\(namespace.pathSegmentEncoded)/\(name.pathSegmentEncoded)/resubmit",
             headers: headers, json: body,
             notFound: "workflow \(namespace)/\(name) not found on the Argo Server (deleted, or only in the workflow archive)",
-            special: Self.authErrors(namespace: namespace, verb: "get and create"))
+            special: Self.authErrors(namespace: namespace, doing: "resubmit", grant: "get and create"))
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
         let created = (try? JSONValue.parse(response.body))?["metadata"]?["name"]?.stringValue
         return (outcome, created)
@@ -59,7 +59,7 @@ public struct ArgoServerClient: Sendable {
         let (outcome, response) = await call.send(
             .GET, url, headers: headers,
             notFound: "namespace \(namespace) not found on the Argo Server",
-            special: Self.authErrors(namespace: namespace, verb: "list"))
+            special: Self.authErrors(namespace: namespace, doing: "list", grant: "list"))
         guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
         guard let list = try? JSONValue.parse(response.body), list.objectValue != nil else {
             return (.unexpected("the Argo Server's workflow list is not a JSON object", after: outcome), nil)
@@ -99,14 +99,15 @@ public struct ArgoServerClient: Sendable {
         return .success((ProviderCall(http: http, token: token, now: now, label: "the Argo Server"), headers))
     }
 
-    /// 401 and 403 name what to fix; `verb` is what the account needs on workflows.
-    private static func authErrors(namespace: String, verb: String) -> ProviderCall.Classify {
+    /// 401 and 403 name what to fix: the token, or the verbs (`grant`) the account needs on
+    /// workflows to `doing` them.
+    private static func authErrors(namespace: String, doing: String, grant: String) -> ProviderCall.Classify {
         { response, message in
             switch response.status {
             case 401:
                 return (.permanent, "the Argo Server rejected the token (\(message ?? "401")): check argoServer.tokenFile")
             case 403:
-                return (.permanent, "the Argo Server's account may not \(verb == "list" ? "list" : "resubmit") workflows in \(namespace) (\(message ?? "403")): grant it \(verb) on workflows there")
+                return (.permanent, "the Argo Server's account may not \(doing) workflows in \(namespace) (\(message ?? "403")): grant it \(grant) on workflows there")
             default:
                 return nil
             }
