@@ -6,7 +6,7 @@ import StatusSyncStore
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the setup: config, token files, each provider's authentication, and the database.",
+        abstract: "Check the setup: config, token files, each provider's authentication, the Argo Server (for Re-run), and the database.",
         discussion: "Prints one line per check. Exit status 0 only when every check passes, else 1."
     )
 
@@ -76,6 +76,16 @@ struct Check: AsyncParsableCommand {
                 readable(path, what: "argoServer.tokenFile", ok: "argoServer \(argo.baseURL): tokenFile \(path) readable")
             } else {
                 report(true, "argoServer \(argo.baseURL): no tokenFile (the Argo Server must run with --auth-mode=server)")
+            }
+            // The client serve uses for re-runs (insecureSkipVerify applies to it alone).
+            let argoHTTP = ProviderHTTPClient(timeout: config.delivery.timeout.duration, verifyCertificates: !argo.insecureSkipVerify)
+            let (outcome, identity) = await ArgoServerClient(argo, http: argoHTTP).identify()
+            try? await argoHTTP.shutdown()
+            if outcome.errorClass == .ok {
+                report(true, "argoServer \(argo.baseURL): reachable, token accepted\(identity.map { ", authenticated as \($0)" } ?? "")")
+            } else {
+                let status = outcome.httpStatus.map { "HTTP \($0)" } ?? "no response"
+                report(false, "argoServer \(argo.baseURL): \(status): \(outcome.message ?? "")")
             }
         }
         checkDatabase(config, report: report)

@@ -81,6 +81,31 @@ public struct ArgoServerClient: Sendable {
         return (outcome, found?.0)
     }
 
+    /// `GET /api/v1/userinfo` (`statussync check`): proves the server is reachable and takes the
+    /// token; the identity it names (the service account, else the subject), when it names one.
+    public func identify() async -> (CallOutcome, String?) {
+        let call: ProviderCall, headers: [(String, String)]
+        switch authorized() {
+        case .success(let ready): (call, headers) = ready
+        case .failure(let refused): return (refused.outcome, nil)
+        }
+        let (outcome, response) = await call.send(
+            .GET, "\(baseURL)/api/v1/userinfo", headers: headers,
+            notFound: "\(baseURL) answers 404 for /api/v1/userinfo: is argoServer.baseURL the Argo Server (port 2746)?",
+            special: { response, message in
+                response.status == 401 ? (.permanent, "the Argo Server rejected the token (\(message ?? "401")): check argoServer.tokenFile") : nil
+            })
+        guard outcome.errorClass == .ok, let response else { return (outcome, nil) }
+        guard let info = try? JSONValue.parse(response.body), info.objectValue != nil else {
+            return (.unexpected("\(baseURL)/api/v1/userinfo did not answer JSON: is argoServer.baseURL the Argo Server?", after: outcome), nil)
+        }
+        if let name = info["serviceAccountName"]?.stringValue, !name.isEmpty {
+            let namespace = info["serviceAccountNamespace"]?.stringValue ?? ""
+            return (outcome, namespace.isEmpty ? name : "\(namespace)/\(name)")
+        }
+        return (outcome, info["subject"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
     /// A call with the token (read at every call: a mounted service-account token is rotated in
     /// place), or the outcome that says why there is none.
     private func authorized() -> Result<(ProviderCall, [(String, String)]), OutcomeError> {

@@ -207,6 +207,8 @@ struct CheckRunEndToEndTests {
                 let check = try await ServeProcess.cli(["check", "--config", dir.path("statussync.yaml")], in: dir)
                 #expect(check.out.contains("ok    provider github webhookSecretFile \(dir.path("webhook-secret")): readable"), "\(check.out)\n\(check.err)")
                 #expect(check.out.contains("ok    argoServer \(argo.baseURL): tokenFile \(dir.path("argo-token")) readable"), "\(check.out)")
+                #expect(check.out.contains("ok    argoServer \(argo.baseURL): reachable, token accepted, authenticated as argo/statussync-resubmit"), "\(check.out)")
+                #expect(check.status == 0, "\(check.out)\n\(check.err)")
 
                 let metrics = try await HTTP.getText("\(serve.baseURL)/metrics")
                 #expect(metrics.contains("statussync_github_webhooks_total{result=\"unauthorized\"} 3"), "\(metrics)")
@@ -214,6 +216,14 @@ struct CheckRunEndToEndTests {
                 #expect(metrics.contains("statussync_github_webhooks_total{result=\"repeated\"} 1"))
                 #expect(metrics.contains("statussync_reruns_total{status=\"delivered\"} 1"))
                 #expect(metrics.contains("statussync_check_run_calls_total{provider=\"github\",operation=\"check-create\",class=\"ok\"} 1"))
+
+                // A token the Argo Server does not take: check fails, naming the setting.
+                try "not-the-token".write(toFile: dir.path("argo-token"), atomically: true, encoding: .utf8)
+                let rejected = try await ServeProcess.cli(["check", "--config", dir.path("statussync.yaml")], in: dir)
+                #expect(rejected.status == 1)
+                #expect(rejected.out.contains("FAIL  argoServer \(argo.baseURL): HTTP 401: the Argo Server rejected the token") && rejected.out.contains("check argoServer.tokenFile"), "\(rejected.out)")
+                #expect(!rejected.out.contains("not-the-token"))
+                #expect(argo.violations.isEmpty, "\(argo.violations)")
             }
         }
     }

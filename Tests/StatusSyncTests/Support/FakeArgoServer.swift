@@ -9,9 +9,10 @@ import Synchronization
 /// the body checked against WorkflowResubmitRequest (400 InvalidArgument), a workflow it does
 /// not know is 404 NotFound, and the answer is the NEW workflow, labelled with the one it came
 /// from. Errors are grpc-gateway bodies `{code, message, details}`.
-/// And `GET /api/v1/workflows/{namespace}` as provider-specs/argo-server-list-workflows.json
-/// describes it: only the declared query parameters, `listOptions.labelSelector` matched against
-/// the resubmitted-from label, `fields` honoured, creation times in whole seconds.
+/// And, as provider-specs/argo-server-list-and-userinfo.json describes them,
+/// `GET /api/v1/workflows/{namespace}` (only the declared query parameters,
+/// `listOptions.labelSelector` matched against the resubmitted-from label, `fields` honoured,
+/// creation times in whole seconds) and `GET /api/v1/userinfo` (the token's service account).
 final class FakeArgoServer: Sendable {
     struct Resubmit: Sendable, Equatable {
         var namespace: String
@@ -59,6 +60,12 @@ final class FakeArgoServer: Sendable {
         return Set(parameters.compactMap { $0["in"]?.stringValue == "query" ? $0["name"]?.stringValue : nil })
     }()
 
+    /// GetUserInfoResponse's schema from the official fragment.
+    static let userInfoSchema: JSONValue = {
+        let spec = try! JSONValue.parse(try! TestPaths.argoServerListSpec())
+        return spec["definitions"]!["io.argoproj.workflow.v1alpha1.GetUserInfoResponse"]!
+    }()
+
     init(token: String) { self.token = token }
 
     func addWorkflow(namespace: String, name: String) { state.withLock { _ = $0.workflows.insert("\(namespace)/\(name)") } }
@@ -81,6 +88,9 @@ final class FakeArgoServer: Sendable {
             }
             router.get("/api/v1/workflows/:namespace") { request, context in
                 fake.list(request, context)
+            }
+            router.get("/api/v1/userinfo") { request, _ in
+                fake.userInfo(request)
             }
         }, started: { port in fake.portBox.withLock { $0 = port } }) { try await body(fake) }
     }
@@ -185,5 +195,20 @@ final class FakeArgoServer: Sendable {
         }
         let answer: JSONValue = .object(["metadata": .object(["resourceVersion": .string("4711")]), "items": items.isEmpty ? .null : .array(items)])
         return FakeServer.json(.ok, answer.canonicalText)
+    }
+
+    private func userInfo(_ request: Request) -> Response {
+        traffic.record(request, body: "")
+        guard request.headers[.authorization] == "Bearer \(token)" else {
+            return Self.grpcError(.unauthorized, code: 16, "token not valid. see https://argo-workflows.readthedocs.io/en/latest/faq/")
+        }
+        let info: JSONValue = .object([
+            "subject": .string("system:serviceaccount:argo:statussync-resubmit"), "issuer": .string("kubernetes/serviceaccount"),
+            "serviceAccountName": .string("statussync-resubmit"), "serviceAccountNamespace": .string("argo"),
+        ])
+        if let violation = CheckRunSchema.check(info, against: Self.userInfoSchema, at: "userinfo") {
+            state.withLock { $0.violations.append(violation) }
+        }
+        return FakeServer.json(.ok, info.canonicalText)
     }
 }

@@ -22,7 +22,7 @@ enum TestPaths {
     }
 
     static func argoServerListSpec() throws -> Data {
-        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "argo-server-list-workflows.json"))
+        try Data(contentsOf: fixtures.appending(path: "provider-specs").appending(path: "argo-server-list-and-userinfo.json"))
     }
 
     static func githubWebhookSpec() throws -> Data {
